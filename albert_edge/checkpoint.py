@@ -19,14 +19,13 @@ import json
 import logging
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from albert_edge.config import AlbertConfig, PRESETS
+from albert_edge.fileio import atomic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -347,18 +346,6 @@ def _is_bookkeeping(name: str) -> bool:
 
 # ------------------------------------------------------------------------------------------------
 # Writing
-def _atomic_dir_write(final_dir: Path, write) -> None:
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final_dir.name}.", dir=final_dir.parent))
-    try:
-        write(tmp)
-        for item in tmp.iterdir():
-            final_dir.mkdir(parents=True, exist_ok=True)
-            os.replace(item, final_dir / item.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def save_tf1_checkpoint(model, prefix: str | os.PathLike, layout: Optional[str] = None,
                         extra: Optional[Mapping[str, np.ndarray]] = None) -> str:
     """Write the model's weights as a TF1 checkpoint in `layout` (default: the config's).
@@ -384,7 +371,7 @@ def save_tf1_checkpoint(model, prefix: str | os.PathLike, layout: Optional[str] 
         (tmp / "checkpoint").write_text(
             f'model_checkpoint_path: "{stem}"\nall_model_checkpoint_paths: "{stem}"\n', encoding="utf-8")
 
-    _atomic_dir_write(folder, write)
+    atomic_dir(folder, write, merge=True)
     logger.info("wrote %s checkpoint %s (%d variables)", layout, prefix, len(tensors))
     return str(prefix)
 
@@ -452,7 +439,7 @@ def save_hf(model, folder: str | os.PathLike) -> str:
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
-    _atomic_dir_write(Path(folder), write)
+    atomic_dir(Path(folder), write, merge=True)
     return str(folder)
 
 

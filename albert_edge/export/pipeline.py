@@ -1,0 +1,407 @@
+"""The export pipeline: checkpoint → SavedModel → .tflite variants → verification → report.
+
+`export(ExportOptions(...))` is the library call; `python -m albert_edge.export` is a thin CLI whose
+every flag is an `ExportOptions` field. Each artifact is written atomically and fingerprinted
+(inputs + options), so a killed run leaves no truncated file under a final name and re-running
+skips what is already done and finishes the rest.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from albert_edge import checkpoint as ck
+from albert_edge.config import AlbertConfig
+from albert_edge.data.tasks import DataError, infer_labels, label_ids, read_examples
+from albert_edge.export import convert as conv
+from albert_edge.export import freeze, metadata, verify
+from albert_edge.fileio import write_bytes_atomic
+from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer
+
+logger = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+REPO_DIR = PACKAGE_DIR.parent
+SAMPLES = PACKAGE_DIR / "resources" / "samples"
+DEFAULT_CALIBRATION = SAMPLES / "lcqmc_calib.tsv"
+DEFAULT_EVAL = SAMPLES / "lcqmc_valid.tsv"
+# The bundled demo model (trained by albert_edge.pretrain + albert_edge.finetune, see its card).
+BUNDLED_MODELS = {"tiny": REPO_DIR / "models" / "albert_tiny_lcqmc"}
+MIN_CALIBRATION_PAIRS = 200
+FORMAT_VERSION = "1"
+
+
+class ExportError(RuntimeError):
+    """The export cannot go on; the message says what and how to fix it (CLI exit 2)."""
+
+
+class VerificationFailed(RuntimeError):
+    """Artifacts were written but a gate failed (CLI exit 1)."""
+
+
+@dataclasses.dataclass
+class ExportOptions:
+    preset: str = "tiny"
+    checkpoint: Optional[str] = None
+    config: Optional[str] = None
+    out: Optional[str] = None
+    variants: Tuple[str, ...] = conv.DEFAULT_VARIANTS
+    seq_lens: Tuple[int, ...] = (32, 64, 128)
+    calibration: Optional[str] = None
+    eval: Optional[str] = None
+    eval_limit: Optional[int] = None
+    head: str = "classifier"
+    max_accuracy_drop: float = 1.0
+    threads: Tuple[int, ...] = (1, 2)
+    latency_runs: int = 20
+    tf1_meta: Optional[str] = None
+    frozen_graph: Optional[str] = None
+    tf1_outputs: Tuple[str, ...] = (freeze.ALBERT_ZH_TF1_OUTPUT,)
+    force: bool = False
+    progress: bool = True
+
+    def out_dir(self) -> Path:
+        return Path(self.out or f"exports/albert_{self.preset}")
+
+
+@dataclasses.dataclass
+class ExportResult:
+    out_dir: Path
+    report: dict
+    failures: List[str]
+
+
+# ------------------------------------------------------------------------------------- inputs
+def _resolve_model(opts: ExportOptions) -> Tuple[Optional[str], AlbertConfig, List[str], bool]:
+    """(checkpoint or None, config, labels, trained?)."""
+    checkpoint = opts.checkpoint
+    trained = True
+    if checkpoint is None:
+        bundled = BUNDLED_MODELS.get(opts.preset)
+        if bundled is not None and ck.find_tf1_checkpoint(bundled):
+            checkpoint = str(bundled)
+        else:
+            trained = False
+            logger.warning("no checkpoint given and no bundled %s model: exporting an UNTRAINED model with "
+                           "random weights (plumbing demo only; its accuracy means nothing). %s",
+                           opts.preset, ck.OFFICIAL_SOURCES)
+    elif not os.path.exists(checkpoint) and not os.path.exists(checkpoint + ".index"):
+        raise ExportError(f"checkpoint not found: {checkpoint}. {ck.OFFICIAL_SOURCES}")
+    if opts.config:
+        config = AlbertConfig.from_json_file(opts.config)
+    else:
+        config = (ck.config_for_checkpoint(checkpoint) if checkpoint else None) or AlbertConfig.preset(opts.preset)
+    labels = ["0", "1"]
+    if checkpoint:
+        folder = Path(checkpoint) if os.path.isdir(checkpoint) else Path(checkpoint).parent
+        if (folder / "labels.txt").is_file():
+            labels = [l.strip() for l in (folder / "labels.txt").read_text(encoding="utf-8").splitlines() if l.strip()]
+    return checkpoint, config, labels, trained
+
+
+def _pairs(path: Path, limit: Optional[int] = None) -> List:
+    try:
+        examples = read_examples(path, "pairs")
+    except DataError as err:
+        raise ExportError(str(err)) from None
+    return examples[:limit] if limit else examples
+
+
+def _file_digest(paths: Sequence[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.name.encode())
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _checkpoint_files(checkpoint: Optional[str]) -> List[Path]:
+    if checkpoint is None:
+        return []
+    if ck.is_hf_folder(checkpoint):
+        return [Path(checkpoint) / "model.safetensors", Path(checkpoint) / "config.json"]
+    prefix = ck.find_tf1_checkpoint(checkpoint)
+    return sorted(Path(prefix).parent.glob(Path(prefix).name + ".*")) if prefix else []
+
+
+class _Fingerprints:
+    """out/.fingerprints.json: artifact name → digest of what produced it."""
+
+    def __init__(self, out: Path):
+        self.path = out / ".fingerprints.json"
+        try:
+            self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        except json.JSONDecodeError:
+            self.data = {}
+
+    def fresh(self, name: str, digest: str, out: Path) -> bool:
+        return self.data.get(name) == digest and (out / name).exists()
+
+    def record(self, name: str, digest: str) -> None:
+        self.data[name] = digest
+        write_bytes_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=True).encode())
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _calibration_set(tokenizer: FullTokenizer, path: Path, seq_lens: Sequence[int]) -> conv.CalibrationSet:
+    pairs = _pairs(path)
+    if len(pairs) < MIN_CALIBRATION_PAIRS:
+        raise ExportError(f"{path}: {len(pairs)} calibration pairs; full-integer calibration needs at least "
+                          f"{MIN_CALIBRATION_PAIRS} real pairs (a_TAB_b_TAB_label lines)")
+    out: conv.CalibrationSet = {}
+    for L in seq_lens:
+        feeds = []
+        for ex in pairs:
+            enc = tokenizer.encode(ex.text_a, ex.text_b, max_seq_len=L)
+            feeds.append({name: np.asarray([getattr(enc, name)], np.int32)
+                          for name in ("input_ids", "input_mask", "segment_ids")})
+        out[freeze.signature_key(L)] = feeds
+    return out
+
+
+# ------------------------------------------------------------------------------------- pipeline
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+    return tqdm(total=total, desc="export", unit="stage", disable=not enabled, leave=True)
+
+
+def export(opts: ExportOptions) -> ExportResult:
+    """Run the whole export; raises ExportError for unusable inputs, returns the report otherwise."""
+    if opts.tf1_meta or opts.frozen_graph:
+        return export_tf1_graph(opts)
+    unknown = [v for v in opts.variants if v not in conv.VARIANTS]
+    if unknown:
+        raise ExportError(f"unknown variant(s) {unknown}; choose from {', '.join(conv.VARIANTS)}")
+    if not opts.seq_lens or min(opts.seq_lens) < 8:
+        raise ExportError(f"--seq-lens must be lengths ≥ 8, got {list(opts.seq_lens)}")
+    seq_lens = sorted(set(opts.seq_lens))
+    checkpoint, config, labels, trained = _resolve_model(opts)
+    if max(seq_lens) > config.max_position_embeddings:
+        raise ExportError(f"--seq-lens {max(seq_lens)} exceeds the model's max_position_embeddings "
+                          f"{config.max_position_embeddings}")
+    out = opts.out_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    fingerprints = _Fingerprints(out)
+    tokenizer = FullTokenizer(DEFAULT_VOCAB)
+    name = f"albert_{opts.preset}"
+    source_digest = _digest(FORMAT_VERSION, _file_digest(_checkpoint_files(checkpoint)), config.to_dict(),
+                            labels, opts.head, seq_lens)
+    calibration_path = Path(opts.calibration) if opts.calibration else DEFAULT_CALIBRATION
+    eval_path = Path(opts.eval) if opts.eval else DEFAULT_EVAL
+
+    bar = _progress(3 + len(opts.variants), opts.progress)
+    bar.set_postfix_str("load checkpoint")
+    model = freeze.build_model(config, checkpoint, opts.head, num_labels=len(labels))
+    if checkpoint is None:
+        _seeded_random_weights(model)
+    bar.update()
+
+    bar.set_postfix_str("freeze")
+    saved_model = out / "saved_model"
+    if opts.force or not fingerprints.fresh("saved_model", source_digest, out):
+        freeze.save_saved_model(model, saved_model, seq_lens, opts.head)
+        functions = freeze.serving_functions(model, [max(seq_lens)], opts.head)
+        freeze.save_frozen_graph(functions[freeze.signature_key(max(seq_lens))],
+                                 out / f"{name}_frozen_L{max(seq_lens)}.pb")
+        fingerprints.record("saved_model", source_digest)
+    bar.update()
+
+    calibration = None
+    if any(v in ("int8", "int16x8") for v in opts.variants):
+        calibration = _calibration_set(tokenizer, calibration_path, seq_lens)
+    vocab_bytes = Path(DEFAULT_VOCAB).read_bytes()
+    write_bytes_atomic(out / "vocab.txt", vocab_bytes)
+    write_bytes_atomic(out / "labels.txt", ("\n".join(labels) + "\n").encode("utf-8"))
+    source = str(checkpoint) if checkpoint else "untrained (random weights, seed 0)"
+    artifacts: Dict[str, Path] = {}
+    for variant in opts.variants:
+        bar.set_postfix_str(f"convert {variant}")
+        file = out / f"{name}_{variant}.tflite"
+        digest = _digest(source_digest, variant,
+                         _file_digest([calibration_path]) if variant in ("int8", "int16x8") else None)
+        if opts.force or not fingerprints.fresh(file.name, digest, out):
+            signature_keys = [freeze.signature_key(L) for L in seq_lens]
+            raw = conv.convert_saved_model(saved_model, variant, signature_keys, calibration)
+            meta = metadata.build_metadata(
+                model_name=name, variant=variant, head=opts.head, seq_lens=seq_lens, labels=labels,
+                do_lower_case=True, config=config.to_dict(), trained=trained,
+                source=os.path.relpath(source, REPO_DIR) if checkpoint else source)
+            write_bytes_atomic(file, metadata.embed(raw, meta, vocab_bytes, labels))
+            write_bytes_atomic(file.with_suffix(".json"), metadata.metadata_json(meta))
+            fingerprints.record(file.name, digest)
+        artifacts[variant] = file
+        bar.update()
+
+    bar.set_postfix_str("verify")
+    report = _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trained, source, config)
+    failures = verify.check_gates(report["variants"], report.get("tf_accuracy"), opts.max_accuracy_drop,
+                                  apply_accuracy_gate=trained)
+    report["failures"] = failures
+    write_report(out, report)
+    bar.update()
+    bar.close()
+    return ExportResult(out, report, failures)
+
+
+def _seeded_random_weights(model, seed: int = 0) -> None:
+    """Deterministic untrained weights, so the fallback export is reproducible byte for byte."""
+    rng = np.random.default_rng(seed)
+    for canonical, variable in sorted(model.weight_map().items()):
+        if canonical.endswith(("gamma",)):
+            value = np.ones(variable.shape, np.float32)
+        elif canonical.endswith(("bias", "beta")):
+            value = np.zeros(variable.shape, np.float32)
+        else:
+            value = np.clip(rng.normal(0, 0.02, variable.shape), -0.04, 0.04).astype(np.float32)
+        variable.assign(value)
+
+
+def _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trained, source, config) -> dict:
+    examples = _pairs(eval_path, opts.eval_limit)
+    pairs = [(e.text_a, e.text_b) for e in examples]
+    parity_sets = {L: [tokenizer.encode(a, b, max_seq_len=L) for a, b in pairs[:32]] for L in seq_lens}
+    report = {"model": f"albert_{opts.preset}", "source": source, "trained": trained, "head": opts.head,
+              "seq_lens": seq_lens, "labels": labels, "eval_file": str(eval_path), "config": config.to_dict(),
+              "threads": list(opts.threads), "variants": []}
+    if opts.head == "mlm":
+        reference = {L: _mlm_reference(model, encs) for L, encs in parity_sets.items()}
+        for variant, path in artifacts.items():
+            report["variants"].append(_verify_mlm(path, variant, parity_sets, reference, opts))
+        return report
+    parity_reference = {L: verify.tf_logits(model, encs) for L, encs in parity_sets.items()}
+    try:
+        gold = np.asarray(label_ids(examples, labels))
+    except DataError:
+        gold = None
+        logger.warning("%s: labels do not match the model's %s: reporting agreement only", eval_path, labels)
+    encodings, lengths = verify.bucket_encodings(tokenizer, pairs, seq_lens)
+    eval_set = verify.EvalSet(encodings, lengths, gold)
+    eval_reference = verify.tf_logits_bucketed(model, eval_set)
+    if gold is not None:
+        report["tf_accuracy"] = round(float(np.mean(eval_reference.argmax(-1) == gold)), 4)
+    report["n_eval"] = len(pairs)
+    report["bucket_histogram"] = {f"L{L}": lengths.count(L) for L in seq_lens}
+    for variant, path in artifacts.items():
+        record = verify.verify_variant(path, variant, parity_sets=parity_sets, parity_reference=parity_reference,
+                                       eval_set=eval_set, eval_reference=eval_reference, threads=opts.threads,
+                                       latency_runs=opts.latency_runs)
+        record["ops"] = conv.op_histogram(path.read_bytes())
+        report["variants"].append(record)
+    fp32 = next((r for r in report["variants"] if r["variant"] == "fp32"), None)
+    for r in report["variants"]:
+        if fp32:
+            r["size_vs_fp32"] = round(r["size_mb"] / fp32["size_mb"], 3)
+    return report
+
+
+def _mlm_reference(model, encodings) -> np.ndarray:
+    import tensorflow as tf
+    feeds = {n: tf.constant([getattr(e, n) for e in encodings[:4]], tf.int32)
+             for n in ("input_ids", "input_mask", "segment_ids")}
+    return tf.nn.log_softmax(model(feeds), axis=-1).numpy()
+
+
+def _verify_mlm(path, variant, parity_sets, reference, opts) -> dict:
+    from albert_edge.runtime import TFLiteModel
+    runtime = TFLiteModel(path)
+    delta = 0.0
+    for L, encs in parity_sets.items():
+        for i, enc in enumerate(encs[:4]):
+            out = runtime.run(enc, L)["log_probs"][0]
+            delta = max(delta, float(np.max(np.abs(out - reference[L][i]))))
+    return {"variant": variant, "file": path.name, "size_mb": round(path.stat().st_size / 1e6, 3),
+            "max_abs_logit_delta": delta,
+            "latency_ms": verify.measure_latency(path, sorted(parity_sets), {L: e[0] for L, e in parity_sets.items()},
+                                                 opts.threads, opts.latency_runs)}
+
+
+# ------------------------------------------------------------------------------------- TF1 route
+def export_tf1_graph(opts: ExportOptions) -> ExportResult:
+    """albert_zh's own graph: `.meta` + checkpoint (frozen here) or a frozen `.pb` → .tflite."""
+    out = opts.out_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    name = f"albert_{opts.preset}_tf1"
+    if opts.tf1_meta:
+        graph_def = freeze.freeze_tf1_meta(opts.tf1_meta, opts.tf1_outputs)
+        pb = out / f"{name}_frozen.pb"
+        write_bytes_atomic(pb, graph_def.SerializeToString())
+    else:
+        pb = Path(opts.frozen_graph)
+        if not pb.is_file():
+            raise ExportError(f"frozen graph not found: {pb}")
+        graph_def = freeze.read_frozen_graph(pb)
+    placeholders = freeze.graph_placeholders(graph_def)
+    if not placeholders:
+        raise ExportError(f"{pb}: the graph has no Placeholder inputs")
+    shapes = {n: s for n, s in placeholders}
+    variants = [v for v in opts.variants if v in ("fp32", "fp16", "dynamic_int8")]
+    skipped = sorted(set(opts.variants) - set(variants))
+    if skipped:
+        logger.warning("variants %s need calibration feeds for every input of albert_zh's raw graph; "
+                       "export them from the checkpoint instead (without --tf1-meta)", skipped)
+    report = {"model": name, "source": str(opts.tf1_meta or opts.frozen_graph), "inputs": shapes,
+              "outputs": list(opts.tf1_outputs), "variants": []}
+    for variant in variants:
+        data = conv.convert_frozen_graph(pb, shapes, opts.tf1_outputs, variant)
+        file = write_bytes_atomic(out / f"{name}_{variant}.tflite", data)
+        report["variants"].append({"variant": variant, "file": file.name, "size_mb": round(len(data) / 1e6, 3),
+                                   "ops": conv.op_histogram(data)})
+    report["failures"] = []
+    write_report(out, report)
+    return ExportResult(out, report, [])
+
+
+# ------------------------------------------------------------------------------------- report
+def write_report(out: Path, report: dict) -> None:
+    write_bytes_atomic(out / "report.json", (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode())
+    write_bytes_atomic(out / "report.md", render_markdown(report).encode())
+
+
+def render_markdown(report: dict) -> str:
+    lines = [f"# Export report — {report['model']}", ""]
+    lines.append(f"- source: `{report['source']}`" + ("" if report.get("trained", True) else
+                                                     " — **UNTRAINED fallback: accuracy is meaningless**"))
+    if "seq_lens" in report:
+        lines.append(f"- lengths (signatures): {', '.join(f'L{L}' for L in report['seq_lens'])}; "
+                     f"labels: {report.get('labels')}")
+    if "tf_accuracy" in report:
+        lines.append(f"- TF (float) accuracy on `{Path(report['eval_file']).name}`: {report['tf_accuracy']:.4f} "
+                     f"(n={report['n_eval']}); pairs per bucket: {report.get('bucket_histogram')}")
+    lines.append("")
+    threads = report.get("threads", [1])
+    header = ["variant", "size MB", "× fp32", "max |Δlogit| vs TF", "accuracy", "agree w/ TF"]
+    for t in threads:
+        for L in report.get("seq_lens", []):
+            header.append(f"p50 ms L{L} t{t}")
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for r in report["variants"]:
+        row = [r["variant"], f"{r['size_mb']:.2f}", f"{r.get('size_vs_fp32', 1):.2f}",
+               f"{r['max_abs_logit_delta']:.2e}" if "max_abs_logit_delta" in r else "–",
+               f"{r['accuracy']:.4f}" if "accuracy" in r else "–",
+               f"{r['agreement_with_tf']:.4f}" if "agreement_with_tf" in r else "–"]
+        for t in threads:
+            for L in report.get("seq_lens", []):
+                lat = r.get("latency_ms", {}).get(f"t{t}", {}).get(f"L{L}")
+                row.append(f"{lat['p50_ms']:.2f}" if lat else "–")
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    if report.get("failures"):
+        lines.append("## Gate failures")
+        lines.extend(f"- {f}" for f in report["failures"])
+    else:
+        lines.append("All gates passed (fp32 parity ≤ 1e-4; quantized accuracy drop within the limit).")
+    lines.append("")
+    return "\n".join(lines)

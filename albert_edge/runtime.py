@@ -1,0 +1,185 @@
+"""Run an exported .tflite: LiteRT first, then tflite-runtime, then TensorFlow's own interpreter.
+
+An albert_edge export holds one signature per sequence length (`L32`, `L64`, `L128`) over one
+copy of the weights; `TFLiteModel` tokenizes, picks the smallest length that fits each input
+(real sentence pairs are 20–40 tokens: padding them to 128 wastes most of the compute) and runs it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zipfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from albert_edge.tokenization import Encoding, FullTokenizer, needed_length, pick_seq_len
+
+logger = logging.getLogger(__name__)
+
+METADATA_NAME = "albert_edge"           # name of our entry in the flatbuffer's metadata list
+METADATA_JSON = "albert_edge.json"      # the same JSON inside the associated-files zip
+INPUT_NAMES = ("input_ids", "input_mask", "segment_ids")
+
+
+class ModelError(RuntimeError):
+    """A .tflite file cannot be used; the message says which file and why."""
+
+
+def _interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+        return Interpreter, "ai-edge-litert"
+    except ImportError:
+        pass
+    try:
+        from tflite_runtime.interpreter import Interpreter
+        return Interpreter, "tflite-runtime"
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf
+        return tf.lite.Interpreter, "tensorflow"
+    except ImportError:
+        raise ModelError("no TFLite runtime installed: `pip install ai-edge-litert`") from None
+
+
+def runtime_name() -> str:
+    return _interpreter_class()[1]
+
+
+def load_interpreter(path: str | os.PathLike, num_threads: int = 1):
+    """An allocated interpreter for `path` (XNNPACK is applied by default by LiteRT)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if len(head) < 8 or head[4:8] != b"TFL3":
+        raise ModelError(f"{path} is not a TFLite model (no 'TFL3' identifier): is it truncated or another format? "
+                         "Re-export it with `python -m albert_edge.export`")
+    cls, _ = _interpreter_class()
+    try:
+        interpreter = cls(model_path=str(path), num_threads=num_threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as err:
+        raise ModelError(f"{path}: the TFLite runtime rejected the model ({str(err).splitlines()[0]}); "
+                         "the file may be corrupt — re-export it") from None
+    return interpreter
+
+
+def read_metadata(path: str | os.PathLike) -> Optional[dict]:
+    """The albert_edge metadata of a .tflite: from the appended associated-files zip, else the
+    sidecar `<model>.json`. None for models exported elsewhere."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if METADATA_JSON in archive.namelist():
+                return json.loads(archive.read(METADATA_JSON).decode("utf-8"))
+    except (zipfile.BadZipFile, OSError):
+        pass
+    sidecar = path.with_suffix(".json")
+    if sidecar.is_file():
+        try:
+            return json.loads(sidecar.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ModelError(f"{sidecar}: sidecar metadata is not valid JSON ({err})") from None
+    return None
+
+
+def read_associated_file(path: str | os.PathLike, name: str) -> Optional[bytes]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(name) if name in archive.namelist() else None
+    except (zipfile.BadZipFile, OSError):
+        return None
+
+
+def signature_lengths(interpreter) -> Dict[int, str]:
+    """{seq_len: signature key} from the signatures' input shapes (or the lone unnamed graph)."""
+    out: Dict[int, str] = {}
+    for key, sig in interpreter.get_signature_list().items():
+        runner = interpreter.get_signature_runner(key)
+        details = runner.get_input_details()
+        if "input_ids" in details:
+            out[int(details["input_ids"]["shape"][-1])] = key
+    if not out:
+        for detail in interpreter.get_input_details():
+            if detail["name"].split(":")[0].endswith("input_ids"):
+                out[int(detail["shape"][-1])] = ""
+    return out
+
+
+class TFLiteModel:
+    """A sentence-pair classifier .tflite with length buckets.
+
+    >>> m = TFLiteModel("exports/albert_tiny/albert_tiny_int8.tflite")
+    >>> m.predict_pairs([("今天天气怎么样", "今天天气如何")])   # [N, num_labels] probabilities
+    """
+
+    def __init__(self, path: str | os.PathLike, num_threads: int = 1, vocab_file: Optional[str] = None):
+        self.path = Path(path)
+        self.interpreter = load_interpreter(self.path, num_threads)
+        self.metadata = read_metadata(self.path) or {}
+        self.lengths = signature_lengths(self.interpreter)
+        if not self.lengths:
+            raise ModelError(f"{self.path}: no 'input_ids' input found; is this an albert_edge export?")
+        self.seq_lens = sorted(self.lengths)
+        self.labels: List[str] = list(self.metadata.get("labels", []))
+        self._runners = {L: (self.interpreter.get_signature_runner(k) if k else None)
+                         for L, k in self.lengths.items()}
+        self.tokenizer = FullTokenizer(vocab_file, self.metadata.get("do_lower_case", True)) if vocab_file \
+            else self._tokenizer_from_model()
+
+    def _tokenizer_from_model(self) -> FullTokenizer:
+        vocab = read_associated_file(self.path, "vocab.txt")
+        if vocab is None:
+            return FullTokenizer(do_lower_case=self.metadata.get("do_lower_case", True))
+        import tempfile
+        with tempfile.NamedTemporaryFile("wb", suffix=".txt", delete=False) as f:
+            f.write(vocab)
+        try:
+            return FullTokenizer(f.name, do_lower_case=self.metadata.get("do_lower_case", True))
+        finally:
+            os.unlink(f.name)
+
+    # -------------------------------------------------------------------- running
+    def run(self, enc: Encoding, seq_len: int) -> Dict[str, np.ndarray]:
+        """Run one encoding (already padded to `seq_len`); returns the output tensors by name."""
+        feeds = {name: np.asarray([getattr(enc, name)], dtype=np.int32) for name in INPUT_NAMES}
+        runner = self._runners[seq_len]
+        if runner is not None:
+            return runner(**feeds)
+        interp = self.interpreter
+        for detail in interp.get_input_details():
+            key = next(n for n in INPUT_NAMES if detail["name"].split(":")[0].endswith(n))
+            interp.set_tensor(detail["index"], feeds[key].reshape(detail["shape"]))
+        interp.invoke()
+        return {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
+
+    def encode(self, text_a: str, text_b: Optional[str] = None, seq_len: Optional[int] = None) -> Tuple[Encoding, int]:
+        """Encode with the smallest exported length that holds the whole input (or `seq_len`)."""
+        if seq_len is None:
+            tokens_a = self.tokenizer.tokenize(text_a)
+            tokens_b = None if text_b is None else self.tokenizer.tokenize(text_b)
+            seq_len = pick_seq_len(needed_length(tokens_a, tokens_b), self.seq_lens)
+        elif seq_len not in self._runners:
+            raise ModelError(f"{self.path} has no signature for seq_len {seq_len}; it has {self.seq_lens}")
+        return self.tokenizer.encode(text_a, text_b, max_seq_len=seq_len), seq_len
+
+    def logits(self, text_a: str, text_b: Optional[str] = None, seq_len: Optional[int] = None) -> np.ndarray:
+        enc, L = self.encode(text_a, text_b, seq_len)
+        outputs = self.run(enc, L)
+        key = "logits" if "logits" in outputs else sorted(outputs)[0]
+        return np.asarray(outputs[key], dtype=np.float32)[0]
+
+    def predict_pairs(self, pairs: Sequence[Tuple[str, Optional[str]]], seq_len: Optional[int] = None) -> np.ndarray:
+        """Class probabilities [N, num_labels] for (text_a, text_b) pairs."""
+        return np.stack([softmax(self.logits(a, b, seq_len)) for a, b in pairs]) if pairs else np.zeros((0, 0))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)

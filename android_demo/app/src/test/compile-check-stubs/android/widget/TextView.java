@@ -1,0 +1,10 @@
+// COMPILE-CHECK STUB, NOT THE REAL API. Lets run_java_tests.sh type-check the app sources with
+// javac where no android.jar / LiteRT AAR is available; declares only the members the app uses,
+// written after the documented SDK signatures. Never packaged: Gradle compiles only src/test/java.
+package android.widget;
+public class TextView extends android.view.View {
+  public CharSequence getText() { return ""; }
+  public final void setText(CharSequence text) {}
+  public final void setText(int resid) {}
+  public void setTextColor(int color) {}
+}

@@ -1,0 +1,9 @@
+// COMPILE-CHECK STUB, NOT THE REAL API. Lets run_java_tests.sh type-check the app sources with
+// javac where no android.jar / LiteRT AAR is available; declares only the members the app uses,
+// written after the documented SDK signatures. Never packaged: Gradle compiles only src/test/java.
+package org.tensorflow.lite.nnapi;
+public class NnApiDelegate implements org.tensorflow.lite.Delegate, AutoCloseable {
+  public NnApiDelegate() {}
+  @Override public long getNativeHandle() { return 0; }
+  @Override public void close() {}
+}

@@ -1,0 +1,54 @@
+package org.albertedge.core;
+
+import org.junit.runner.Description;
+import org.junit.runner.JUnitCore;
+import org.junit.runner.Result;
+import org.junit.runner.notification.Failure;
+import org.junit.runner.notification.RunListener;
+
+/**
+ * Runs the core test classes with JUnit 4 and ends with exactly "N passed, N failed" (what
+ * run_java_tests.sh and `make test` read); exits 1 if anything failed.
+ */
+public final class RunTests {
+  private RunTests() {}
+
+  static final Class<?>[] TEST_CLASSES = {
+    GoldenParityTest.class,
+    TokenizerTest.class,
+    MetadataAndScoresTest.class,
+    TokenizeCliTest.class,
+    UnicodeTablesTest.class,
+  };
+
+  public static void main(String[] args) {
+    JUnitCore core = new JUnitCore();
+    core.addListener(new RunListener() {
+      private long started;
+
+      @Override
+      public void testStarted(Description d) {
+        started = System.nanoTime();
+      }
+
+      @Override
+      public void testFinished(Description d) {
+        System.out.printf("ran  %s.%s (%.2f s)%n", d.getClassName(), d.getMethodName(),
+            (System.nanoTime() - started) / 1e9);
+      }
+
+      @Override
+      public void testFailure(Failure f) {
+        System.out.println("FAIL " + f.getTestHeader() + ": " + f.getMessage());
+        if (!(f.getException() instanceof AssertionError)) {
+          System.out.println(f.getTrace());
+        }
+      }
+    });
+    Result result = core.run(TEST_CLASSES);
+    int failed = result.getFailureCount();
+    int passed = result.getRunCount() - failed;
+    System.out.println(passed + " passed, " + failed + " failed");
+    System.exit(failed == 0 && result.getRunCount() > 0 ? 0 : 1);
+  }
+}
