@@ -3,3 +3,46 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def mini_config():
+    """A small ALBERT (hidden 32, 2 layers) over the real 21,128-entry vocabulary."""
+    from albert_edge.config import AlbertConfig
+    return AlbertConfig(embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=64)
+
+
+def write_classifier_checkpoint(folder: Path, config, seed: int = 0) -> Path:
+    """A brightmart-layout classifier checkpoint with config and labels, as finetune writes it."""
+    from albert_edge import checkpoint as ck
+    from albert_edge.modeling import AlbertClassifier
+    model = AlbertClassifier(config, num_labels=2).build_weights()
+    rng = np.random.default_rng(seed)
+    for v in model.weight_map().values():
+        v.assign(rng.normal(0, 0.1, v.shape).astype(np.float32) + (1.0 if "gamma" in v.name else 0.0))
+    ck.save_tf1_checkpoint(model, folder / "model.ckpt")
+    (folder / "albert_config.json").write_text(json.dumps(config.to_dict()))
+    (folder / "labels.txt").write_text("0\n1\n")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mini_checkpoint(tmp_path_factory) -> Path:
+    return write_classifier_checkpoint(tmp_path_factory.mktemp("ckpt"), mini_config())
+
+
+@pytest.fixture(scope="session")
+def exported(mini_checkpoint, tmp_path_factory):
+    """One export of the mini checkpoint (fp32, dynamic_int8, int8 at lengths 16 and 32), shared."""
+    from albert_edge.export.pipeline import ExportOptions, export
+    out = tmp_path_factory.mktemp("export")
+    opts = ExportOptions(checkpoint=str(mini_checkpoint), out=str(out), variants=("fp32", "dynamic_int8", "int8"),
+                         seq_lens=(16, 32), eval_limit=60, threads=(1,), latency_runs=2,
+                         max_accuracy_drop=100.0, progress=False)
+    return export(opts), opts

@@ -23,37 +23,7 @@ from albert_edge.runtime import ModelError, TFLiteModel, load_interpreter, read_
 
 ROOT = Path(__file__).parents[1]
 REF = Path(__file__).parent / "data" / "reference_checkpoint"
-SEQ_LENS = (16, 32)
-
-
-def mini_config() -> AlbertConfig:
-    return AlbertConfig(embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=64)
-
-
-def _write_checkpoint(folder: Path, config: AlbertConfig, seed: int = 0) -> Path:
-    model = AlbertClassifier(config, num_labels=2).build_weights()
-    rng = np.random.default_rng(seed)
-    for v in model.weight_map().values():
-        v.assign(rng.normal(0, 0.1, v.shape).astype(np.float32) + (1.0 if "gamma" in v.name else 0.0))
-    ck.save_tf1_checkpoint(model, folder / "model.ckpt")
-    (folder / "albert_config.json").write_text(json.dumps(config.to_dict()))
-    (folder / "labels.txt").write_text("0\n1\n")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def mini_checkpoint(tmp_path_factory) -> Path:
-    return _write_checkpoint(tmp_path_factory.mktemp("ckpt"), mini_config())
-
-
-@pytest.fixture(scope="module")
-def exported(mini_checkpoint, tmp_path_factory):
-    out = tmp_path_factory.mktemp("export")
-    opts = ExportOptions(checkpoint=str(mini_checkpoint), out=str(out), variants=("fp32", "dynamic_int8", "int8"),
-                         seq_lens=SEQ_LENS, eval_limit=60, threads=(1,), latency_runs=2,
-                         max_accuracy_drop=100.0, progress=False)
-    return export(opts), opts
+from conftest import mini_config  # noqa: E402  (tests/ is on sys.path under pytest)
 
 
 @pytest.mark.slow
@@ -198,3 +168,18 @@ def test_deterministic_conversion_of_the_same_saved_model(mini_checkpoint, tmp_p
     a = conv.convert_saved_model(tmp_path / "sm", "dynamic_int8", ["L16"])
     b = conv.convert_saved_model(tmp_path / "sm", "dynamic_int8", ["L16"])
     assert a == b
+
+
+def test_stage_scripts_run_freeze_then_convert(mini_checkpoint, tmp_path):
+    out = tmp_path / "o"
+    common = ["tiny", "--checkpoint", str(mini_checkpoint), "--out", str(out), "--seq-lens", "16",
+              "--variants", "fp32", "--no-progress"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHON=sys.executable)
+    early = subprocess.run(["bash", str(ROOT / "convert/convert.sh"), *common], capture_output=True, text=True, env=env)
+    assert early.returncode == 2 and "run the freeze stage first" in early.stderr
+    frozen = subprocess.run(["bash", str(ROOT / "freeze/freeze.sh"), *common], capture_output=True, text=True, env=env)
+    assert frozen.returncode == 0, frozen.stderr
+    assert (out / "saved_model" / "saved_model.pb").is_file() and not list(out.glob("*.tflite"))
+    converted = subprocess.run(["bash", str(ROOT / "convert/convert.sh"), *common], capture_output=True, text=True, env=env)
+    assert converted.returncode == 0, converted.stderr
+    assert TFLiteModel(out / "albert_tiny_fp32.tflite").seq_lens == [16]

@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frozen-graph", help="a frozen GraphDef (.pb) to convert as is")
     p.add_argument("--tf1-outputs", type=_csv(str), default=("cls/predictions/truediv",),
                    help="output op names of the TF1 graph (default albert_zh's cls/predictions/truediv)")
+    p.add_argument("--stages", type=_csv(str), default=("freeze", "convert", "verify"),
+                   help="which stages to run (default freeze,convert,verify); up-to-date artifacts are reused")
     p.add_argument("--force", action="store_true", help="redo every stage even if its artifact is up to date")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -75,7 +77,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         variants=args.variants, seq_lens=args.seq_lens, calibration=args.calibration, eval=args.eval,
         eval_limit=args.eval_limit, head=args.head, max_accuracy_drop=args.max_accuracy_drop,
         threads=args.threads, latency_runs=args.latency_runs, tf1_meta=args.tf1_meta,
-        frozen_graph=args.frozen_graph, tf1_outputs=args.tf1_outputs, force=args.force,
+        frozen_graph=args.frozen_graph, tf1_outputs=args.tf1_outputs, stages=args.stages, force=args.force,
         progress=not args.no_progress)
     try:
         result = export(opts)
@@ -85,8 +87,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ConvertError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print((result.out_dir / "report.md").read_text(encoding="utf-8"))
-    print(f"wrote {result.out_dir}/ (report.json, report.md, *.tflite)")
+    if result.report:
+        print((result.out_dir / "report.md").read_text(encoding="utf-8"))
+    print(f"wrote {result.out_dir}/ (stages: {','.join(opts.stages)})")
     if result.failures:
         for failure in result.failures:
             print(f"FAILED: {failure}", file=sys.stderr)

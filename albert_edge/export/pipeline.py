@@ -36,6 +36,7 @@ DEFAULT_EVAL = SAMPLES / "lcqmc_valid.tsv"
 BUNDLED_MODELS = {"tiny": REPO_DIR / "models" / "albert_tiny_lcqmc"}
 MIN_CALIBRATION_PAIRS = 200
 FORMAT_VERSION = "1"
+STAGES = ("freeze", "convert", "verify")
 
 
 class ExportError(RuntimeError):
@@ -64,6 +65,7 @@ class ExportOptions:
     tf1_meta: Optional[str] = None
     frozen_graph: Optional[str] = None
     tf1_outputs: Tuple[str, ...] = (freeze.ALBERT_ZH_TF1_OUTPUT,)
+    stages: Tuple[str, ...] = ("freeze", "convert", "verify")
     force: bool = False
     progress: bool = True
 
@@ -201,56 +203,70 @@ def export(opts: ExportOptions) -> ExportResult:
     calibration_path = Path(opts.calibration) if opts.calibration else DEFAULT_CALIBRATION
     eval_path = Path(opts.eval) if opts.eval else DEFAULT_EVAL
 
-    bar = _progress(3 + len(opts.variants), opts.progress)
-    bar.set_postfix_str("load checkpoint")
-    model = freeze.build_model(config, checkpoint, opts.head, num_labels=len(labels))
-    if checkpoint is None:
-        _seeded_random_weights(model)
+    unknown_stages = [st for st in opts.stages if st not in STAGES]
+    if unknown_stages:
+        raise ExportError(f"unknown stage(s) {unknown_stages}; choose from {', '.join(STAGES)}")
+    stages = set(opts.stages)
+    bar = _progress(len(stages) + (len(opts.variants) - 1 if "convert" in stages else 0) + 1, opts.progress)
+    model = None
+    if stages & {"freeze", "verify"}:
+        bar.set_postfix_str("load checkpoint")
+        model = freeze.build_model(config, checkpoint, opts.head, num_labels=len(labels))
+        if checkpoint is None:
+            _seeded_random_weights(model)
     bar.update()
 
-    bar.set_postfix_str("freeze")
     saved_model = out / "saved_model"
-    if opts.force or not fingerprints.fresh("saved_model", source_digest, out):
-        freeze.save_saved_model(model, saved_model, seq_lens, opts.head)
-        functions = freeze.serving_functions(model, [max(seq_lens)], opts.head)
-        freeze.save_frozen_graph(functions[freeze.signature_key(max(seq_lens))],
-                                 out / f"{name}_frozen_L{max(seq_lens)}.pb")
-        fingerprints.record("saved_model", source_digest)
-    bar.update()
-
-    calibration = None
-    if any(v in ("int8", "int16x8") for v in opts.variants):
-        calibration = _calibration_set(tokenizer, calibration_path, seq_lens)
-    vocab_bytes = Path(DEFAULT_VOCAB).read_bytes()
-    write_bytes_atomic(out / "vocab.txt", vocab_bytes)
-    write_bytes_atomic(out / "labels.txt", ("\n".join(labels) + "\n").encode("utf-8"))
-    source = str(checkpoint) if checkpoint else "untrained (random weights, seed 0)"
-    artifacts: Dict[str, Path] = {}
-    for variant in opts.variants:
-        bar.set_postfix_str(f"convert {variant}")
-        file = out / f"{name}_{variant}.tflite"
-        digest = _digest(source_digest, variant,
-                         _file_digest([calibration_path]) if variant in ("int8", "int16x8") else None)
-        if opts.force or not fingerprints.fresh(file.name, digest, out):
-            signature_keys = [freeze.signature_key(L) for L in seq_lens]
-            raw = conv.convert_saved_model(saved_model, variant, signature_keys, calibration)
-            meta = metadata.build_metadata(
-                model_name=name, variant=variant, head=opts.head, seq_lens=seq_lens, labels=labels,
-                do_lower_case=True, config=config.to_dict(), trained=trained,
-                source=os.path.relpath(source, REPO_DIR) if checkpoint else source)
-            write_bytes_atomic(file, metadata.embed(raw, meta, vocab_bytes, labels))
-            write_bytes_atomic(file.with_suffix(".json"), metadata.metadata_json(meta))
-            fingerprints.record(file.name, digest)
-        artifacts[variant] = file
+    if "freeze" in stages:
+        bar.set_postfix_str("freeze")
+        if opts.force or not fingerprints.fresh("saved_model", source_digest, out):
+            freeze.save_saved_model(model, saved_model, seq_lens, opts.head)
+            functions = freeze.serving_functions(model, [max(seq_lens)], opts.head)
+            freeze.save_frozen_graph(functions[freeze.signature_key(max(seq_lens))],
+                                     out / f"{name}_frozen_L{max(seq_lens)}.pb")
+            fingerprints.record("saved_model", source_digest)
         bar.update()
+    elif "convert" in stages and not fingerprints.fresh("saved_model", source_digest, out):
+        raise ExportError(f"{saved_model} is missing or was made from other inputs: run the freeze stage first "
+                          "(freeze/freeze.sh, or --stages freeze)")
 
-    bar.set_postfix_str("verify")
-    report = _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trained, source, config)
-    failures = verify.check_gates(report["variants"], report.get("tf_accuracy"), opts.max_accuracy_drop,
-                                  apply_accuracy_gate=trained)
-    report["failures"] = failures
-    write_report(out, report)
-    bar.update()
+    vocab_bytes = Path(DEFAULT_VOCAB).read_bytes()
+    source = str(checkpoint) if checkpoint else "untrained (random weights, seed 0)"
+    artifacts: Dict[str, Path] = {v: out / f"{name}_{v}.tflite" for v in opts.variants}
+    if "convert" in stages:
+        calibration = None
+        if any(v in ("int8", "int16x8") for v in opts.variants):
+            calibration = _calibration_set(tokenizer, calibration_path, seq_lens)
+        write_bytes_atomic(out / "vocab.txt", vocab_bytes)
+        write_bytes_atomic(out / "labels.txt", ("\n".join(labels) + "\n").encode("utf-8"))
+        for variant, file in artifacts.items():
+            bar.set_postfix_str(f"convert {variant}")
+            digest = _digest(source_digest, variant,
+                             _file_digest([calibration_path]) if variant in ("int8", "int16x8") else None)
+            if opts.force or not fingerprints.fresh(file.name, digest, out):
+                signature_keys = [freeze.signature_key(L) for L in seq_lens]
+                raw = conv.convert_saved_model(saved_model, variant, signature_keys, calibration)
+                meta = metadata.build_metadata(
+                    model_name=name, variant=variant, head=opts.head, seq_lens=seq_lens, labels=labels,
+                    do_lower_case=True, config=config.to_dict(), trained=trained,
+                    source=os.path.relpath(source, REPO_DIR) if checkpoint else source)
+                write_bytes_atomic(file, metadata.embed(raw, meta, vocab_bytes, labels))
+                write_bytes_atomic(file.with_suffix(".json"), metadata.metadata_json(meta))
+                fingerprints.record(file.name, digest)
+            bar.update()
+
+    report, failures = {}, []
+    if "verify" in stages:
+        missing = [str(f) for f in artifacts.values() if not f.is_file()]
+        if missing:
+            raise ExportError(f"nothing to verify: {missing} missing; run the convert stage first")
+        bar.set_postfix_str("verify")
+        report = _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trained, source, config)
+        failures = verify.check_gates(report["variants"], report.get("tf_accuracy"), opts.max_accuracy_drop,
+                                      apply_accuracy_gate=trained)
+        report["failures"] = failures
+        write_report(out, report)
+        bar.update()
     bar.close()
     return ExportResult(out, report, failures)
 

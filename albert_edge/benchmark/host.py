@@ -1,0 +1,520 @@
+"""Measure a .tflite on this machine the way benchmark_model measures it on a phone.
+
+Why our own loop rather than ``litert-benchmark`` (the wheel's tool): that tool feeds
+random int8-range values, which makes ``GATHER`` fail on any embedding model (captured in
+``tests/data/benchmark_outputs/litert-2.3.0_benchmark_litert_model_gather_failure.txt``),
+and it reports neither memory nor percentiles. Here the inputs are real tokenized LCQMC
+sentence pairs, only ``Invoke`` is timed (inputs are written before the clock starts, as
+benchmark_model does), and memory is read the way benchmark_model reads it
+(``getrusage`` max-RSS deltas plus the absolute peak).
+
+Every (signature, threads) configuration runs in a fresh Python process by default, so
+one configuration's peak RSS cannot leak into the next one's figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from albert_edge.benchmark._io import atomic_write_json, parse_int_list
+from albert_edge.benchmark.parse import CORE_KEYS
+
+log = logging.getLogger(__name__)
+
+SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples" / "lcqmc_calib.tsv"
+VOCAB = Path(__file__).resolve().parent.parent / "resources" / "vocab.txt"
+
+
+class HostBenchmarkError(RuntimeError):
+    """A configuration could not be measured (bad model, signature, or length)."""
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    model: str
+    signature: str | None = None
+    seq_len: int | None = None
+    threads: int = 1
+    runs: int = 50
+    warmup: int = 5
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _fallback_load_interpreter(path: str, num_threads: int) -> Any:
+    """LiteRT → tflite_runtime → tf.lite, used until ``albert_edge.runtime`` exists."""
+    errors = []
+    for module_name in ("ai_edge_litert.interpreter", "tflite_runtime.interpreter"):
+        try:
+            module = __import__(module_name, fromlist=["Interpreter"])
+            return module.Interpreter(model_path=path, num_threads=num_threads)
+        except ImportError as exc:
+            errors.append(f"{module_name}: {exc}")
+    try:
+        import tensorflow as tf  # noqa: WPS433 - last resort, heavy
+
+        return tf.lite.Interpreter(model_path=path, num_threads=num_threads)
+    except ImportError as exc:
+        errors.append(f"tensorflow: {exc}")
+    raise HostBenchmarkError("no TFLite runtime importable: " + "; ".join(errors))
+
+
+def load_interpreter(path: str, num_threads: int) -> tuple[Any, str]:
+    """The project's loader when present (one fallback order for the whole kit)."""
+    try:
+        from albert_edge.runtime import load_interpreter as project_loader  # type: ignore
+    except ImportError:
+        project_loader = None
+    if project_loader is not None:
+        try:
+            interp = project_loader(path, num_threads)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise HostBenchmarkError(str(exc)) from exc
+        if hasattr(interp, "get_signature_list"):
+            return interp, f"albert_edge.runtime:{type(interp).__module__}"
+        log.warning("albert_edge.runtime.load_interpreter returned %s; using own loader", type(interp))
+    interp = _fallback_load_interpreter(path, num_threads)
+    return interp, type(interp).__module__
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def load_pairs(path: str | os.PathLike = SAMPLES, limit: int | None = None) -> list[tuple[str, str]]:
+    """Sentence pairs from an ``a\\tb\\tlabel`` file (the bundled LCQMC calibration sample)."""
+    pairs = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 2 and parts[0] and parts[1]:
+                pairs.append((parts[0], parts[1]))
+            if limit and len(pairs) >= limit:
+                break
+    if not pairs:
+        raise HostBenchmarkError(f"no sentence pairs in {path}")
+    return pairs
+
+
+def _char_encoder(vocab_path: Path) -> Callable[[str, str, int], tuple[list[int], list[int], list[int]]]:
+    """Stand-in for ``FullTokenizer.encode`` (character level, BERT-Chinese style).
+
+    Only used while ``albert_edge.tokenization`` is missing; it yields the same sequence
+    lengths and id ranges for Chinese text, which is what latency depends on.
+    """
+    vocab = {}
+    with open(vocab_path, encoding="utf-8") as fh:
+        for idx, token in enumerate(fh):
+            vocab.setdefault(token.rstrip("\n"), idx)
+    unk, cls, sep = vocab.get("[UNK]", 100), vocab.get("[CLS]", 101), vocab.get("[SEP]", 102)
+
+    def encode(a: str, b: str, max_seq_len: int) -> tuple[list[int], list[int], list[int]]:
+        ta = [vocab.get(c.lower(), unk) for c in a if not c.isspace()]
+        tb = [vocab.get(c.lower(), unk) for c in b if not c.isspace()]
+        while len(ta) + len(tb) > max_seq_len - 3:
+            (ta if len(ta) > len(tb) else tb).pop()
+        ids = [cls] + ta + [sep] + tb + [sep]
+        seg = [0] * (len(ta) + 2) + [1] * (len(tb) + 1)
+        mask = [1] * len(ids)
+        pad = max_seq_len - len(ids)
+        return ids + [0] * pad, mask + [0] * pad, seg + [0] * pad
+
+    return encode
+
+
+def get_encoder() -> tuple[Callable[[str, str, int], tuple[list[int], list[int], list[int]]], str]:
+    """``FullTokenizer().encode`` when the tokenizer module exists, else the char stand-in."""
+    try:
+        from albert_edge.tokenization import FullTokenizer  # type: ignore
+    except ImportError:
+        log.warning("albert_edge.tokenization not importable; using character-level stand-in encoder")
+        return _char_encoder(VOCAB), "char-fallback"
+    tok = FullTokenizer()
+
+    def encode(a: str, b: str, max_seq_len: int) -> tuple[list[int], list[int], list[int]]:
+        enc = tok.encode(a, b, max_seq_len=max_seq_len)
+        return list(enc.input_ids), list(enc.input_mask), list(enc.segment_ids)
+
+    return encode, "FullTokenizer"
+
+
+def input_role(name: str) -> str:
+    """Map a model input name to ids / mask / segment / positions (names vary by exporter)."""
+    low = name.lower()
+    if "mask" in low:
+        return "mask"
+    if "segment" in low or "type" in low:
+        return "segment"
+    if "position" in low:
+        return "positions"
+    return "ids"
+
+
+def make_feeds(
+    details: dict[str, dict], pairs: Sequence[tuple[str, str]], encode: Callable, seq_len: int
+) -> list[dict[str, np.ndarray]]:
+    """One feed dict per sentence pair, with each input's own dtype and shape."""
+    feeds = []
+    for a, b in pairs:
+        ids, mask, seg = encode(a, b, seq_len)
+        by_role = {"ids": ids, "mask": mask, "segment": seg}
+        feed = {}
+        for name, det in details.items():
+            shape = [int(x) for x in det["shape"]]
+            role = input_role(name)
+            if role == "positions":
+                count = int(np.prod(shape))
+                values = np.arange(count) % seq_len
+            else:
+                values = np.asarray(by_role[role])
+            feed[name] = np.asarray(values, dtype=det["dtype"]).reshape(shape)
+        feeds.append(feed)
+    return feeds
+
+
+# --------------------------------------------------------------------------- invoking
+
+
+class _Invoker:
+    """Write inputs, then ``Invoke`` — with only ``invoke`` inside the timed region."""
+
+    def __init__(self, interp: Any, signature: str | None):
+        self.interp = interp
+        self.signature = signature
+        self.scope = "invoke"
+        if signature is None:
+            interp.allocate_tensors()
+            self.details = {d["name"]: d for d in interp.get_input_details()}
+            self._set = lambda name, value: interp.set_tensor(self.details[name]["index"], value)
+            self.invoke = interp.invoke
+            return
+        runner = interp.get_signature_runner(signature)
+        self.details = runner.get_input_details()
+        wrapper = getattr(runner, "_interpreter_wrapper", None)
+        sub = getattr(runner, "_subgraph_index", None)
+        inputs = getattr(runner, "_inputs", None)
+        if wrapper is not None and sub is not None and isinstance(inputs, dict):
+            wrapper.AllocateTensors(sub)
+            self._set = lambda name, value: wrapper.SetTensor(inputs[name], value, sub)
+            self.invoke = lambda: wrapper.Invoke(sub)
+        else:  # public API only: the timed call also copies inputs/outputs
+            self.scope = "signature-call"
+            self._pending: dict[str, np.ndarray] = {}
+            self._set = self._pending.__setitem__
+            self.invoke = lambda: runner(**self._pending)
+
+    def set_inputs(self, feed: dict[str, np.ndarray]) -> None:
+        for name, value in feed.items():
+            self._set(name, value)
+
+
+def signatures_of(interp: Any) -> dict[str, dict]:
+    try:
+        return dict(interp.get_signature_list())
+    except (AttributeError, ValueError):
+        return {}
+
+
+def select_signatures(available: Sequence[str], seq_len: int | None, signature: str | None) -> list[str | None]:
+    """Which signatures to measure: the named one, ``L{seq_len}``, or all of them."""
+    if signature:
+        if available and signature not in available:
+            raise HostBenchmarkError(f"signature {signature!r} not in model (has {', '.join(available)})")
+        return [signature]
+    if not available:
+        return [None]
+    if seq_len is not None and f"L{seq_len}" in available:
+        return [f"L{seq_len}"]
+    if seq_len is not None and len(available) == 1:
+        return [available[0]]
+    if seq_len is not None:
+        raise HostBenchmarkError(f"no signature L{seq_len} in model (has {', '.join(available)})")
+    length_sigs = sorted((s for s in available if s[1:].isdigit() and s[0] == "L"), key=lambda s: int(s[1:]))
+    return list(length_sigs or available)
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def current_rss_mb() -> float:
+    """Resident set size now (``/proc/self/statm``; psutil elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        import psutil
+
+        return psutil.Process().memory_info().rss / (1024 * 1024)
+
+
+def max_rss_mb() -> float:
+    """Peak RSS of this process so far — what benchmark_model's memory lines are built on."""
+    value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return value / (1024 * 1024) if sys.platform == "darwin" else value / 1024
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def latency_stats(times_us: Sequence[float]) -> dict[str, float | int]:
+    arr = np.asarray(times_us, dtype=np.float64)
+    return {
+        "count": int(arr.size),
+        "inference_avg_us": float(arr.mean()),
+        "mean_us": float(arr.mean()),
+        "min_us": float(arr.min()),
+        "max_us": float(arr.max()),
+        "std_us": float(arr.std()),  # population std, as benchmark_model prints
+        "p50_us": float(np.percentile(arr, 50)),
+        "p90_us": float(np.percentile(arr, 90)),
+        "p99_us": float(np.percentile(arr, 99)),
+    }
+
+
+def measure(config: HostConfig, pairs: Sequence[tuple[str, str]] | None = None) -> dict:
+    """Measure one configuration in this process; returns the parse-compatible keys + extras."""
+    if config.runs < 1:
+        raise HostBenchmarkError("--runs must be at least 1")
+    model = str(config.model)
+    if not os.path.isfile(model):
+        raise HostBenchmarkError(f"model not found: {model}")
+    pairs = list(pairs or load_pairs())
+    encode, encoder_name = get_encoder()
+
+    rss0, maxrss0 = current_rss_mb(), max_rss_mb()
+    t0 = time.perf_counter()
+    try:
+        interp, runtime_name = load_interpreter(model, config.threads)
+        available = list(signatures_of(interp))
+        signature = select_signatures(available, config.seq_len, config.signature)[0]
+        invoker = _Invoker(interp, signature)
+    except (ValueError, RuntimeError) as exc:
+        raise HostBenchmarkError(f"cannot load {model}: {exc}") from exc
+    init_us = (time.perf_counter() - t0) * 1e6
+    rss_init, maxrss_init = current_rss_mb(), max_rss_mb()
+
+    shapes = {name: [int(x) for x in det["shape"]] for name, det in invoker.details.items()}
+    lengths = {s[-1] for s in shapes.values() if len(s) == 2}
+    if len(lengths) != 1:
+        raise HostBenchmarkError(f"expected [1, L] inputs, got {shapes}")
+    seq_len = lengths.pop()
+    if config.seq_len is not None and config.seq_len != seq_len:
+        raise HostBenchmarkError(f"signature {signature} takes L={seq_len}, not --seq-len {config.seq_len}")
+    feeds = make_feeds(invoker.details, pairs, encode, seq_len)
+
+    warmup_times, run_times = [], []
+    for i in range(max(config.warmup, 1)):  # benchmark_model always runs >= 1 warm-up
+        invoker.set_inputs(feeds[i % len(feeds)])
+        start = time.perf_counter()
+        invoker.invoke()
+        warmup_times.append((time.perf_counter() - start) * 1e6)
+    for i in range(config.runs):
+        invoker.set_inputs(feeds[(i + len(warmup_times)) % len(feeds)])
+        start = time.perf_counter()
+        invoker.invoke()
+        run_times.append((time.perf_counter() - start) * 1e6)
+    maxrss_end = max_rss_mb()
+
+    result: dict[str, Any] = {key: None for key in CORE_KEYS}
+    result.update(
+        init_us=init_us,
+        first_us=warmup_times[0],
+        warmup_avg_us=float(np.mean(warmup_times)),
+        model_size_mb=os.path.getsize(model) / 1e6,  # benchmark_model divides by 1e6 too
+        mem_init_mb=maxrss_init - maxrss0,
+        mem_overall_mb=maxrss_end - maxrss0,
+        peak_mem_mb=maxrss_end,
+        threads=config.threads,
+    )
+    result.update(latency_stats(run_times))
+    result.update(
+        source="host",
+        status="ok",
+        model=os.path.basename(model),
+        signature=signature,
+        seq_len=seq_len,
+        runs=config.runs,
+        warmup=max(config.warmup, 1),
+        model_mem_delta_mb=rss_init - rss0,
+        vm_rss_mb=current_rss_mb(),
+        runtime=runtime_name,
+        encoder=encoder_name,
+        timing_scope=invoker.scope,
+        host=f"{platform.system()} {platform.machine()} ({os.cpu_count()} CPUs)",
+        device_model="host",
+    )
+    return result
+
+
+def _measure_isolated(config: HostConfig, timeout_s: float) -> dict:
+    """Run one configuration in a fresh interpreter (clean RSS baseline)."""
+    with tempfile.TemporaryDirectory(prefix="albert_edge_host_") as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [
+            sys.executable, "-m", "albert_edge.benchmark", "host",
+            "--model", config.model, "--threads", str(config.threads),
+            "--runs", str(config.runs), "--warmup", str(config.warmup),
+            "--no-isolate", "--json", str(out), "--quiet",
+        ]
+        if config.signature:
+            cmd += ["--signature", config.signature]
+        if config.seq_len is not None:
+            cmd += ["--seq-len", str(config.seq_len)]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parents[2])] + [p for p in [env.get("PYTHONPATH")] if p]
+        )
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
+        except subprocess.TimeoutExpired:
+            raise HostBenchmarkError(f"timed out after {timeout_s:.0f}s") from None
+        if proc.returncode != 0 or not out.exists():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise HostBenchmarkError(f"worker exited {proc.returncode}: {tail[0]}")
+        rows = json.loads(out.read_text())
+        return rows[0]
+
+
+def run_host(
+    model: str,
+    seq_len: int | None = None,
+    threads: Sequence[int] = (1,),
+    runs: int = 50,
+    warmup: int = 5,
+    signature: str | None = None,
+    isolate: bool = True,
+    timeout_s: float = 600.0,
+) -> list[dict]:
+    """Measure every selected signature × thread count; failures become error rows."""
+    if not os.path.isfile(model):
+        raise HostBenchmarkError(f"model not found: {model}")
+    interp, _ = load_interpreter(model, 1)
+    sigs = select_signatures(list(signatures_of(interp)), seq_len, signature)
+    del interp
+    rows = []
+    for sig in sigs:
+        for t in threads:
+            config = HostConfig(model=model, signature=sig, seq_len=seq_len, threads=int(t), runs=runs, warmup=warmup)
+            try:
+                row = _measure_isolated(config, timeout_s) if isolate else measure(config)
+            except HostBenchmarkError as exc:
+                log.error("%s %s threads=%s: %s", os.path.basename(model), sig, t, exc)
+                row = {key: None for key in CORE_KEYS}
+                row.update(asdict(config), source="host", status="error", error=str(exc), model=os.path.basename(model))
+            rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- benchmark_model-format rendering
+
+
+def _g(value: float) -> str:
+    """C++ ``ostream << double`` default formatting (6 significant digits, e.g. 2.71985e+06)."""
+    text = f"{value:.6g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        sign = exp[0]
+        digits = exp[1:].lstrip("0").rjust(2, "0")
+        text = f"{mant}e{sign}{digits}"
+    return text
+
+
+def render_benchmark_model_log(result: dict, graph: str, num_runs: int | None = None, prefix: str = "INFO: ") -> str:
+    """Print a host measurement in benchmark_model's own output format (TF 2.x layout).
+
+    The fake adb's on-device ``benchmark_model`` uses this, so the adb path is tested end to
+    end against the same parser as real phones.
+    """
+    count = int(result.get("count") or num_runs or 1)
+    lines = [
+        "STARTING!",
+        "Log parameter values verbosely: [0]",
+        f"Min num runs: [{count}]",
+        f"Num threads: [{result['threads']}]",
+        f"Graph: [{graph}]",
+        f"Signature to run: [{result.get('signature') or ''}]",
+        f"#threads used for CPU inference: [{result['threads']}]",
+        f"Loaded model {graph}",
+        f"The input model file size (MB): {_g(result['model_size_mb'])}",
+        f"Initialized session in {_g(result['init_us'] / 1000.0)}ms.",
+        "Running benchmark for at least 1 iterations and at least 0.5 seconds but terminate if exceeding 150 seconds.",
+        f"count={result.get('warmup', 1)} first={int(result['first_us'])} curr={int(result['first_us'])} "
+        f"min={int(result['first_us'])} max={int(result['first_us'])} avg={_g(result['warmup_avg_us'])} std=0",
+        "",
+        f"Running benchmark for at least {count} iterations and at least 1 seconds but terminate if exceeding 150 seconds.",
+        f"count={count} first={int(result['min_us'])} curr={int(result['max_us'])} min={int(result['min_us'])} "
+        f"max={int(result['max_us'])} avg={_g(result['inference_avg_us'])} std={int(result['std_us'])}",
+        "",
+        f"Inference timings in us: Init: {int(result['init_us'])}, First inference: {int(result['first_us'])}, "
+        f"Warmup (avg): {_g(result['warmup_avg_us'])}, Inference (avg): {_g(result['inference_avg_us'])}",
+        "Note: as the benchmark tool itself affects memory footprint, the following is only APPROXIMATE to the "
+        "actual memory footprint of the model at runtime. Take the information at your discretion.",
+        f"Memory footprint delta from the start of the tool (MB): init={_g(result['mem_init_mb'])} "
+        f"overall={_g(result['mem_overall_mb'])}",
+        f"Overall peak memory footprint (MB) via periodic monitoring: {_g(result['peak_mem_mb'])}",
+        "Memory status at the end of exeution:",
+        f"- VmRSS              : {int(result.get('vm_rss_mb') or result['peak_mem_mb'])} MB",
+    ]
+    return "\n".join(f"{prefix}{line}" if line else "" for line in lines) + "\n"
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help=".tflite file")
+    parser.add_argument("--seq-len", type=int, help="measure signature L<N> only (default: every length signature)")
+    parser.add_argument("--signature", help="signature key to measure (overrides --seq-len)")
+    parser.add_argument("--threads", default="1", help="comma-separated thread counts, e.g. 1,2,4 (default 1)")
+    parser.add_argument("--runs", type=int, default=50, help="timed runs per configuration (default 50)")
+    parser.add_argument("--warmup", type=int, default=5, help="warm-up runs, at least 1 (default 5)")
+    parser.add_argument("--json", dest="json_out", metavar="OUT", help="write the result rows (JSON list) to OUT")
+    parser.add_argument("--markdown", metavar="OUT", help="write a Markdown table of the rows to OUT")
+    parser.add_argument("--format", choices=("json", "benchmark_model"), default="json",
+                        help="stdout format: JSON rows, or benchmark_model-style log lines")
+    parser.add_argument("--no-isolate", dest="isolate", action="store_false",
+                        help="measure in this process instead of one fresh process per configuration")
+    parser.add_argument("--timeout-s", type=float, default=600.0, help="per-configuration time limit (isolated mode)")
+    parser.add_argument("--quiet", action="store_true", help="no stdout (with --json)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        threads = parse_int_list(args.threads)
+        rows = run_host(
+            args.model, seq_len=args.seq_len, threads=threads, runs=args.runs, warmup=args.warmup,
+            signature=args.signature, isolate=args.isolate, timeout_s=args.timeout_s,
+        )
+    except (HostBenchmarkError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json_out:
+        atomic_write_json(args.json_out, rows)
+    if args.markdown:
+        from albert_edge.benchmark.report import markdown_table
+        from albert_edge.benchmark._io import atomic_write_text
+
+        atomic_write_text(args.markdown, markdown_table(rows))
+    if not args.quiet:
+        if args.format == "benchmark_model":
+            for row in rows:
+                if row.get("status") == "ok":
+                    sys.stdout.write(render_benchmark_model_log(row, args.model, prefix=""))
+        else:
+            print(json.dumps(rows, indent=2))
+    return 1 if any(r.get("status") != "ok" for r in rows) else 0

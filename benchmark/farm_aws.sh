@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Upload the test package + spec to AWS Device Farm, run, wait, download artifacts.
+# Usage: benchmark/farm_aws.sh SPEC_DIR EXPORTS_DIR BENCHMARK_BINARY   (needs aws CLI, $PROJECT_ARN)
+set -euo pipefail
+spec_dir=$1; exports=$2; binary=$3
+# Device Farm validates the package as Appium Python (requirements.txt, tests/, >= 1 wheel in
+# wheelhouse/); the spec never runs Python, it only uses the binary and models at the root.
+stage=$(mktemp -d)
+mkdir -p "$stage/tests" "$stage/wheelhouse"
+echo "pytest" > "$stage/requirements.txt"
+printf 'def test_placeholder():\n    """The benchmark runs from the test spec, not from pytest."""\n' > "$stage/tests/test_placeholder.py"
+pip wheel --quiet --wheel-dir "$stage/wheelhouse" pytest
+cp "$binary" "$exports"/*.tflite "$stage/"
+pkg="$(cd "$spec_dir" && pwd)/test_package.zip"
+rm -f "$pkg"; (cd "$stage" && zip -qr "$pkg" .)
+upload() {  # file type → arn (waits until processed)
+  local out arn url
+  out=$(aws devicefarm create-upload --project-arn "$PROJECT_ARN" --name "$(basename "$1")" --type "$2")
+  arn=$(jq -r .upload.arn <<<"$out"); url=$(jq -r .upload.url <<<"$out")
+  curl -fsS -T "$1" "$url"
+  until [[ $(aws devicefarm get-upload --arn "$arn" | jq -r .upload.status) == SUCCEEDED ]]; do sleep 5; done
+  echo "$arn"
+}
+pkg_arn=$(upload "$pkg" APPIUM_PYTHON_TEST_PACKAGE)
+spec_arn=$(upload "$spec_dir/aws_testspec.yml" APPIUM_PYTHON_TEST_SPEC)
+pool_arn=$(aws devicefarm create-device-pool --project-arn "$PROJECT_ARN" --name "albert-edge-$(date +%s)" \
+  --rules "file://$spec_dir/aws_device_pool_rules.json" | jq -r .devicePool.arn)
+run_arn=$(aws devicefarm schedule-run --project-arn "$PROJECT_ARN" --device-pool-arn "$pool_arn" \
+  --test "type=APPIUM_PYTHON,testPackageArn=$pkg_arn,testSpecArn=$spec_arn" | jq -r .run.arn)
+until [[ $(aws devicefarm get-run --arn "$run_arn" | jq -r .run.status) == COMPLETED ]]; do sleep 30; done
+mkdir -p "$spec_dir/artifacts"
+aws devicefarm list-jobs --arn "$run_arn" | jq -r '.jobs[] | [.arn, .device.name] | @tsv' |
+while IFS=$'\t' read -r job device; do
+  aws devicefarm list-artifacts --arn "$job" --type FILE | jq -r '.artifacts[] | [.name, .extension, .url] | @tsv' |
+  while IFS=$'\t' read -r name ext url; do
+    mkdir -p "$spec_dir/artifacts/$device"; curl -fsS -o "$spec_dir/artifacts/$device/$name.$ext" "$url"
+  done
+done

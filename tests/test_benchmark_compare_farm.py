@@ -1,0 +1,149 @@
+"""compare (the regression gate) and farm (spec generation + artifact collection)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from albert_edge.benchmark.compare import compare_rows, parse_bound
+from albert_edge.benchmark.farm import aws_test_spec, collect, firebase_config, read_devices
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data" / "benchmark_outputs"
+
+
+def _row(avg_ms: float, peak: float, threads: int = 4) -> dict:
+    return {"status": "ok", "device_model": "Pixel 3", "model": "albert_tiny_int8.tflite", "signature": "L128",
+            "threads": threads, "inference_avg_us": avg_ms * 1000, "peak_mem_mb": peak, "init_us": 1000.0}
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "albert_edge.benchmark", *args], capture_output=True, text=True,
+                          cwd=REPO)
+
+
+def test_parse_bound():
+    assert parse_bound("10%") == pytest.approx(0.10)
+    assert parse_bound("0.25") == pytest.approx(0.25)
+    assert parse_bound("5") == pytest.approx(0.05)
+
+
+def test_duplicate_configurations_are_averaged():
+    diffs, _ = compare_rows([_row(100, 60), _row(120, 60)], [_row(112, 60)], 0.10)
+    latency = [d for d in diffs if d["metric"] == "inference_avg_us"][0]
+    assert latency["baseline"] == pytest.approx(110_000) and not latency["regression"]
+
+
+def test_latency_and_memory_regressions_are_flagged():
+    diffs, unmatched = compare_rows([_row(100, 60), _row(50, 40, 1)], [_row(115, 60), _row(50, 48, 1)], 0.10)
+    flagged = {(d["key"][-1], d["metric"]) for d in diffs if d["regression"]}
+    assert flagged == {(4, "inference_avg_us"), (1, "peak_mem_mb")}
+    assert unmatched == []
+    ok, _ = compare_rows([_row(100, 60)], [_row(109, 65)], 0.10)
+    assert not any(d["regression"] for d in ok)
+
+
+def test_cli_exit_codes(tmp_path):
+    base, new = tmp_path / "base.json", tmp_path / "new.jsonl"
+    base.write_text(json.dumps([_row(100, 60)]))
+    new.write_text(json.dumps(_row(130, 60)) + "\n")
+    worse = _cli("compare", str(base), str(new), "--max-regression", "10%")
+    assert worse.returncode == 1 and "REGRESSION" in worse.stdout and "+30.0%" in worse.stdout
+    assert _cli("compare", str(base), str(new), "--max-regression", "50%").returncode == 0
+    # two `parse` outputs of real runs (different phones) compare directly
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    for src, dst in (("tflite-2.x_apk_logcat_threadtime_percentiles.txt", a),
+                     ("tflite-2.x_x86_info_prefix_memory_delta.txt", b)):
+        assert _cli("parse", str(DATA / src), "--json", str(dst)).returncode == 0
+    assert _cli("compare", str(b), str(a)).returncode == 1   # 14.3 ms → 145.5 ms
+    assert _cli("compare", str(a), str(b)).returncode == 0
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    assert _cli("compare", str(empty), str(a)).returncode == 2
+
+
+def test_device_lists_and_specs():
+    devices = read_devices(str(REPO / "benchmark" / "devices" / "snapdragon845.txt"))
+    assert devices[0] == {"model": "Google Pixel 3", "version": "9"}
+    fb_devices = read_devices(str(REPO / "benchmark" / "devices" / "firebase_arm64.json"))
+    spec = aws_test_spec(["exports/albert_tiny_mlm_fp32.tflite"], [1, 4],
+                         signatures={"exports/albert_tiny_mlm_fp32.tflite": ["L128"]})
+    assert "$DEVICEFARM_LOG_DIR/albert_tiny_mlm_fp32__L128__t4.log" in spec
+    assert "--signature_to_run_for=L128" in spec
+    assert "taskset f0 /data/local/tmp/albert_edge/benchmark_model" in spec and "artifacts:\n  - $DEVICEFARM_LOG_DIR" in spec
+    cfg = firebase_config(["exports/m_fp32.tflite", "exports/m_int8.tflite"], [1, 4], fb_devices,
+                          delegates=["cpu", "nnapi"])
+    assert cfg["scenarios"] == [{"scenario": 1, "tag": "cpu_1thread"}, {"scenario": 3, "tag": "cpu_4threads"},
+                                {"scenario": 10, "tag": "nnapi"}]
+    first = cfg["runs"][0]["command"]
+    assert cfg["runs"][1]["variant"] == "m_int8" and "--type=game-loop" in first
+    assert "--scenario-numbers=1,3,10" in first and "--other-files=/data/local/tmp/graph=exports/m_fp32.tflite" in first
+    assert "--directories-to-pull=/sdcard/benchmark_output" in first and "--device=model=blueline,version=28" in first
+    with pytest.raises(ValueError, match="no scenario for cpu with 3 threads"):
+        firebase_config(["m.tflite"], [3], fb_devices)
+
+
+def test_cli_spec_generation(tmp_path):
+    out = tmp_path / "aws"
+    proc = _cli("farm", "aws", "--model", "m.tflite", "--devices", str(REPO / "benchmark/devices/snapdragon845.txt"),
+                "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "version: 0.1" in (out / "aws_testspec.yml").read_text()
+    rules = json.loads((out / "aws_device_pool_rules.json").read_text())
+    assert "Google Pixel 3" in rules[0]["value"]
+    assert _cli("farm", "aws", "--model", "m", "--devices", str(tmp_path / "none.txt")).returncode == 2
+
+
+def test_collect_firebase_game_loop_csv(tmp_path):
+    # layout of `gsutil cp -r gs://bucket/$RESULTS_DIR/*`: <variant>/<device dir>/…/benchmark_result_<tag>;
+    # columns in the order of the app's CsvExportingListener, values made up for the test
+    pulled = tmp_path / "fb" / "albert_tiny_int8" / "blueline-28-en-portrait" / "artifacts" / "sdcard" / \
+        "benchmark_output"
+    pulled.mkdir(parents=True)
+    (pulled / "benchmark_result_cpu_4threads").write_text(
+        "config_key,model_size,init_time,warmup_avg,warmup_min,warmup_max,warmup_stddev,inference_avg,"
+        "inference_min,inference_max,inference_stddev,init_max_rss,init_total_alloc,init_in_use_alloc,"
+        "overall_max_rss,overall_total_alloc,overall_in_use_alloc\n"
+        "cpu_4threads,4.40597,21034,52311.5,50112,60001,2001.2,48123.4,47001,53012,811.5,6.5,3.1,2.9,24.25,9.5,8.75\n")
+    (pulled / "benchmark_result_nnapi").write_text("config_key,model_size\n")
+    code, rows = collect(str(tmp_path / "fb"), str(tmp_path / "out"))
+    assert code == 1
+    ok = [r for r in rows if r["status"] == "ok"][0]
+    assert (ok["variant"], ok["device_model"], ok["threads"], ok["delegate"]) == (
+        "albert_tiny_int8", "blueline-28-en-portrait", 4, "cpu")
+    assert ok["inference_avg_us"] == pytest.approx(48123.4) and ok["mem_overall_mb"] == pytest.approx(24.25)
+    assert [r["status"] for r in rows if r is not ok] == ["error"]
+
+
+def test_collect_artifacts(tmp_path):
+    art = tmp_path / "artifacts"
+    d1 = art / "Google Pixel 3" / "Customer_Artifacts"
+    d2 = art / "Samsung Galaxy S9" / "Customer_Artifacts"
+    d1.mkdir(parents=True)
+    d2.mkdir(parents=True)
+    shutil.copy(DATA / "tflite-2.x_apk_logcat_threadtime_percentiles.txt", d1 / "albert_tiny_int8__L128__t4.log")
+    shutil.copy(DATA / "tflite-2.x_truncated_memory_only.txt", d2 / "albert_tiny_int8__t4.log")
+    (d1 / "logcat.txt").write_text("unrelated")
+    zipped = art / "OnePlus 6T" / "Customer Artifacts.zip"   # Device Farm ships artifacts zipped
+    zipped.parent.mkdir()
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.write(DATA / "tflite-2.x_apk_logcat_time_scientific.txt", "Host_Machine_Files/albert_tiny_fp32__t1.log")
+        zf.writestr("../escape__t1.log", "must not be extracted outside")
+    code, rows = collect(str(art), str(tmp_path / "out"))
+    assert code == 1
+    assert not (art / "escape__t1.log").exists() and not (tmp_path / "escape__t1.log").exists()
+    by = {r["device_model"]: r for r in rows}
+    assert by["Google Pixel 3"]["status"] == "ok" and by["Google Pixel 3"]["inference_avg_us"] == 145528
+    assert by["Google Pixel 3"]["variant"] == "albert_tiny_int8" and by["Google Pixel 3"]["threads"] == 4
+    assert by["Google Pixel 3"]["signature"] == "L128" and by["Samsung Galaxy S9"]["signature"] is None
+    assert by["Samsung Galaxy S9"]["status"] == "error"
+    assert by["OnePlus 6T"]["inference_avg_us"] == pytest.approx(2.71985e06)
+    assert by["OnePlus 6T"]["variant"] == "albert_tiny_fp32"
+    assert len(rows) == 3
+    assert (tmp_path / "out" / "results.csv").exists() and (tmp_path / "out" / "results.md").exists()
