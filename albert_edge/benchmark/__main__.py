@@ -20,7 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "adb": ("albert_edge.benchmark.adb", "run benchmark_model on Android devices over adb"),
     "farm": ("albert_edge.benchmark.farm", "AWS Device Farm / Firebase Test Lab specs and result collection"),
     "compare": ("albert_edge.benchmark.compare", "compare two result files; exit 1 on regression"),
-    # "peers": ("albert_edge.benchmark.peers", "…"),
+    "peers": ("albert_edge.benchmark.peers", "TFLite exports vs TF / PyTorch / ONNX Runtime, length mix, roofline"),
 }
 
 EXIT_USAGE = 2

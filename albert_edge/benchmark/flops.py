@@ -19,7 +19,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from typing import Dict
 
 from albert_edge.config import AlbertConfig
@@ -83,12 +82,3 @@ def measure_peak_gflops(threads: int = 1, n: int = 1024, repeats: int = 20) -> f
     logger.info("peak sgemm (numpy/OpenBLAS, %d thread(s), %d³, best of %d): %.1f GFLOP/s", threads, n, repeats, value)
     return value
 
-
-def time_it(fn, repeats: int) -> float:
-    """Best wall time of `fn()` over `repeats` calls, in seconds (helper for microbenchmarks)."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best

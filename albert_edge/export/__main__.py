@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sequence lengths, one signature each over shared weights (default 32,64,128)")
     p.add_argument("--calibration", help="TSV of ≥ 200 real pairs (a<TAB>b<TAB>label) for full-int8 calibration "
                                          "(default: bundled LCQMC training pairs)")
+    p.add_argument("--qat-train", help="labelled TSV (a<TAB>b<TAB>label) for the qat variant's fine-tuning "
+                                       "(default: the calibration pairs)")
+    p.add_argument("--qat-steps", type=int, default=300, help="qat fine-tuning steps (default 300, batch 16, lr 1e-5)")
     p.add_argument("--eval", help="labelled TSV for accuracy/agreement (default: bundled held-out LCQMC pairs)")
     p.add_argument("--eval-limit", type=int, help="use only the first N evaluation pairs")
     p.add_argument("--head", choices=["classifier", "mlm"], default="classifier",
@@ -75,7 +78,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     opts = ExportOptions(
         preset=args.preset, checkpoint=args.checkpoint, config=args.config, out=args.out,
         variants=args.variants, seq_lens=args.seq_lens, calibration=args.calibration, eval=args.eval,
-        eval_limit=args.eval_limit, head=args.head, max_accuracy_drop=args.max_accuracy_drop,
+        eval_limit=args.eval_limit, head=args.head, qat_train=args.qat_train, qat_steps=args.qat_steps, max_accuracy_drop=args.max_accuracy_drop,
         threads=args.threads, latency_runs=args.latency_runs, tf1_meta=args.tf1_meta,
         frozen_graph=args.frozen_graph, tf1_outputs=args.tf1_outputs, stages=args.stages, force=args.force,
         progress=not args.no_progress)

@@ -10,6 +10,7 @@ Variants (builtin TFLite ops only — never Flex / Select-TF ops, which phones w
 | `dynamic_int8` | int8    | float32     | `Optimize.DEFAULT`, no calibration data           |
 | `int8`         | int8    | int8        | full integer, calibrated on real sentence pairs    |
 | `int16x8`      | int8    | int16       | `EXPERIMENTAL_…_ACTIVATIONS_INT16_WEIGHTS_INT8`    |
+| `qat`          | int8    | int8        | as `int8`, from a FakeQuant-trained SavedModel (`qat.py`) |
 
 Inputs stay int32 ids / masks and outputs float logits in every variant, so an app feeds every
 variant the same way.
@@ -31,9 +32,9 @@ import tensorflow as tf
 
 logger = logging.getLogger(__name__)
 
-VARIANTS = ("fp32", "fp16", "dynamic_int8", "int8", "int16x8")
+VARIANTS = ("fp32", "fp16", "dynamic_int8", "int8", "int16x8", "qat")
 DEFAULT_VARIANTS = ("fp32", "fp16", "dynamic_int8", "int8")
-QUANTIZED = ("fp16", "dynamic_int8", "int8", "int16x8")
+QUANTIZED = ("fp16", "dynamic_int8", "int8", "int16x8", "qat")
 
 Feeds = Dict[str, np.ndarray]
 # signature key -> list of feeds (each {input name: int32 [1, L]})
@@ -53,11 +54,11 @@ def _configure(converter, variant: str, calibration: Optional[CalibrationSet]) -
         converter.target_spec.supported_types = [tf.float16]
     elif variant == "dynamic_int8":
         pass
-    elif variant in ("int8", "int16x8"):
+    elif variant in ("int8", "int16x8", "qat"):
         if not calibration:
             raise ConvertError(f"variant {variant} needs calibration pairs (--calibration FILE, ≥ 200 pairs)")
         converter.representative_dataset = _representative(calibration)
-        if variant == "int8":
+        if variant in ("int8", "qat"):  # qat: a SavedModel with FakeQuant ops (albert_edge.export.qat)
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         else:
             # int16 kernels exist for the matmuls, softmax, layer-norm pieces; the rest stays float.
@@ -85,7 +86,7 @@ def convert_saved_model(saved_model_dir: str | os.PathLike, variant: str, signat
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=list(signature_keys))
     _configure(converter, variant, calibration)
     model = _run(converter, variant)
-    if variant in ("int8", "int16x8") and len(signature_keys) > 1:
+    if variant in ("int8", "int16x8", "qat") and len(signature_keys) > 1:
         model = share_constants_across_signatures(model)
     assert_builtin_only(model, variant)
     return model

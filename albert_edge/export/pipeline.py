@@ -59,6 +59,9 @@ class ExportOptions:
     eval: Optional[str] = None
     eval_limit: Optional[int] = None
     head: str = "classifier"
+    qat_train: Optional[str] = None          # labelled pairs for the qat variant (default: calibration pairs)
+    qat_steps: int = 300
+    qat_learning_rate: float = 1e-5
     max_accuracy_drop: float = 1.0
     threads: Tuple[int, ...] = (1, 2)
     latency_runs: int = 20
@@ -186,6 +189,8 @@ def export(opts: ExportOptions) -> ExportResult:
     unknown = [v for v in opts.variants if v not in conv.VARIANTS]
     if unknown:
         raise ExportError(f"unknown variant(s) {unknown}; choose from {', '.join(conv.VARIANTS)}")
+    if "qat" in opts.variants:
+        _check_qat_options(opts)
     if not opts.seq_lens or min(opts.seq_lens) < 8:
         raise ExportError(f"--seq-lens must be lengths ≥ 8, got {list(opts.seq_lens)}")
     seq_lens = sorted(set(opts.seq_lens))
@@ -235,17 +240,26 @@ def export(opts: ExportOptions) -> ExportResult:
     artifacts: Dict[str, Path] = {v: out / f"{name}_{v}.tflite" for v in opts.variants}
     if "convert" in stages:
         calibration = None
-        if any(v in ("int8", "int16x8") for v in opts.variants):
+        if any(v in ("int8", "int16x8", "qat") for v in opts.variants):
             calibration = _calibration_set(tokenizer, calibration_path, seq_lens)
         write_bytes_atomic(out / "vocab.txt", vocab_bytes)
         write_bytes_atomic(out / "labels.txt", ("\n".join(labels) + "\n").encode("utf-8"))
         for variant, file in artifacts.items():
             bar.set_postfix_str(f"convert {variant}")
             digest = _digest(source_digest, variant,
-                             _file_digest([calibration_path]) if variant in ("int8", "int16x8") else None)
+                             _file_digest([calibration_path]) if variant in ("int8", "int16x8", "qat") else None,
+                             _qat_digest(opts, calibration_path) if variant == "qat" else None)
             if opts.force or not fingerprints.fresh(file.name, digest, out):
                 signature_keys = [freeze.signature_key(L) for L in seq_lens]
-                raw = conv.convert_saved_model(saved_model, variant, signature_keys, calibration)
+                if variant == "qat":
+                    if model is None:
+                        model = freeze.build_model(config, checkpoint, opts.head, num_labels=len(labels))
+                        if checkpoint is None:
+                            _seeded_random_weights(model)
+                    train_path = Path(opts.qat_train) if opts.qat_train else calibration_path
+                    raw = _convert_qat(model, opts, out, tokenizer, labels, seq_lens, calibration, train_path)
+                else:
+                    raw = conv.convert_saved_model(saved_model, variant, signature_keys, calibration)
                 meta = metadata.build_metadata(
                     model_name=name, variant=variant, head=opts.head, seq_lens=seq_lens, labels=labels,
                     do_lower_case=True, config=config.to_dict(), trained=trained,
@@ -269,6 +283,41 @@ def export(opts: ExportOptions) -> ExportResult:
         bar.update()
     bar.close()
     return ExportResult(out, report, failures)
+
+
+def _check_qat_options(opts: ExportOptions) -> None:
+    """Fail before any slow stage when the qat variant cannot run."""
+    if opts.head != "classifier":
+        raise ExportError("the qat variant needs --head classifier (it fine-tunes on labelled pairs)")
+    if opts.qat_steps < 0:
+        raise ExportError(f"--qat-steps must be ≥ 0, got {opts.qat_steps}")
+    if opts.qat_train and not Path(opts.qat_train).is_file():
+        raise ExportError(f"--qat-train {opts.qat_train}: file not found (a<TAB>b<TAB>label lines)")
+
+
+def _qat_digest(opts: ExportOptions, calibration_path: Path) -> list:
+    train = Path(opts.qat_train) if opts.qat_train else calibration_path
+    return [_file_digest([train]) if train.is_file() else str(train), opts.qat_steps, opts.qat_learning_rate]
+
+
+def _convert_qat(model, opts: ExportOptions, out: Path, tokenizer, labels, seq_lens, calibration,
+                 train_path: Path) -> bytes:
+    """The `qat` variant: fake-quant fine-tune a copy of `model`, save its SavedModel, convert to int8."""
+    from albert_edge.export import qat
+    examples = _pairs(train_path)
+    try:
+        label_ids(examples, labels)
+    except DataError as err:
+        raise ExportError(f"--qat-train {train_path}: {err}") from None
+    # Pairs are ~20–40 tokens: fine-tuning at ≤ 64 tokens sees them whole at half the cost of 128.
+    train_len = min(max(seq_lens), qat.DEFAULT_SEQ_LEN)
+    try:
+        qat_model = qat.quantize_aware_finetune(model, examples, tokenizer, seq_len=train_len, steps=opts.qat_steps,
+                                                learning_rate=opts.qat_learning_rate, labels=labels)
+    except qat.QatError as err:
+        raise ExportError(str(err)) from None
+    qat_saved_model = freeze.save_saved_model(qat_model, out / "saved_model_qat", seq_lens, opts.head)
+    return qat.convert_qat(qat_saved_model, [freeze.signature_key(L) for L in seq_lens], calibration)
 
 
 def _seeded_random_weights(model, seed: int = 0) -> None:
