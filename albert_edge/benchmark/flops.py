@@ -65,9 +65,10 @@ print(2 * n ** 3 / best / 1e9)
 """
 
 
-def measure_peak_gflops(threads: int = 1, n: int = 1024, repeats: int = 20) -> float:
+def measure_peak_gflops(threads: int = 1, n: int = 384, repeats: int = 500) -> float:
     """Peak sgemm GFLOP/s of numpy's BLAS (OpenBLAS) on `threads` threads: best of `repeats`
-    products of two n×n float32 matrices.
+    products of two n×n float32 matrices (384³ ≈ 1.3 ms a product, operands beyond L2: short
+    enough that some runs escape a busy neighbour's time slice, big enough for the BLAS to peak).
 
     Why a subprocess: OpenBLAS fixes its thread count when it loads, so the limit must be in the
     environment before numpy is imported. Why the best run and not the median: this is the

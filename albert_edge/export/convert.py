@@ -8,12 +8,20 @@ Variants (builtin TFLite ops only — never Flex / Select-TF ops, which phones w
 | `fp32`         | float32 | float32     | plain conversion                                 |
 | `fp16`         | float16 | float32     | `supported_types = [float16]`                    |
 | `dynamic_int8` | int8    | float32     | `Optimize.DEFAULT`, no calibration data           |
-| `int8`         | int8    | int8        | full integer, calibrated on real sentence pairs    |
+| `int8`         | int8    | int8 in the matmuls | calibrated on real pairs; int8 FULLY_CONNECTED and embedding GATHER, float LayerNorm / softmax / attention products (`MIXED_INT8_KEEP`) |
+| `int8_full`    | int8    | int8        | full integer (integer-only NPUs / DSPs), calibrated as `int8` |
 | `int16x8`      | int8    | int16       | `EXPERIMENTAL_…_ACTIVATIONS_INT16_WEIGHTS_INT8`    |
 | `qat`          | int8    | int8        | as `int8`, from a FakeQuant-trained SavedModel (`qat.py`) |
 
 Inputs stay int32 ids / masks and outputs float logits in every variant, so an app feeds every
 variant the same way.
+
+Why `int8` is not full-integer: on CPUs, TFLite's int8 kernels for the decomposed LayerNorm (MEAN,
+SQUARED_DIFFERENCE, RSQRT, broadcast SUB), for BATCH_MATMUL (reference kernel) and for softmax are
+slow and XNNPACK does not take them, so a full-integer ALBERT ran ~2× *slower* than fp32. Keeping
+those ops float leaves them to XNNPACK and still runs every matmul on int8 weights and calibrated
+int8 activations — the part that makes int8 small and fast. `int8_full` stays for integer-only
+accelerators.
 
 Several signatures (`L32`, `L64`, `L128`) share one copy of the weights. Full-integer conversion
 calibrates each signature separately, which gives the embedding table (quantized as an activation
@@ -32,9 +40,12 @@ import tensorflow as tf
 
 logger = logging.getLogger(__name__)
 
-VARIANTS = ("fp32", "fp16", "dynamic_int8", "int8", "int16x8", "qat")
+VARIANTS = ("fp32", "fp16", "dynamic_int8", "int8", "int8_full", "int16x8", "qat")
 DEFAULT_VARIANTS = ("fp32", "fp16", "dynamic_int8", "int8")
-QUANTIZED = ("fp16", "dynamic_int8", "int8", "int16x8", "qat")
+QUANTIZED = ("fp16", "dynamic_int8", "int8", "int8_full", "int16x8", "qat")
+CALIBRATED = ("int8", "int8_full", "int16x8", "qat")
+# The ops the `int8` variant quantizes; every other builtin stays float (see the module docstring).
+MIXED_INT8_KEEP = ("FULLY_CONNECTED", "GATHER")
 
 Feeds = Dict[str, np.ndarray]
 # signature key -> list of feeds (each {input name: int32 [1, L]})
@@ -54,11 +65,15 @@ def _configure(converter, variant: str, calibration: Optional[CalibrationSet]) -
         converter.target_spec.supported_types = [tf.float16]
     elif variant == "dynamic_int8":
         pass
-    elif variant in ("int8", "int16x8", "qat"):
+    elif variant in CALIBRATED:
         if not calibration:
             raise ConvertError(f"variant {variant} needs calibration pairs (--calibration FILE, ≥ 200 pairs)")
         converter.representative_dataset = _representative(calibration)
-        if variant in ("int8", "qat"):  # qat: a SavedModel with FakeQuant ops (albert_edge.export.qat)
+        if variant == "int8":
+            # calibrate only; `_quantize_mixed_int8` then quantizes the MIXED_INT8_KEEP ops
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+            converter._experimental_calibrate_only = True
+        elif variant in ("int8_full", "qat"):  # qat: a SavedModel with FakeQuant ops (albert_edge.export.qat)
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         else:
             # int16 kernels exist for the matmuls, softmax, layer-norm pieces; the rest stays float.
@@ -86,7 +101,9 @@ def convert_saved_model(saved_model_dir: str | os.PathLike, variant: str, signat
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=list(signature_keys))
     _configure(converter, variant, calibration)
     model = _run(converter, variant)
-    if variant in ("int8", "int16x8", "qat") and len(signature_keys) > 1:
+    if variant == "int8":
+        model = _quantize_mixed_int8(model)
+    if variant in CALIBRATED and len(signature_keys) > 1:
         model = share_constants_across_signatures(model)
     assert_builtin_only(model, variant)
     return model
@@ -101,8 +118,22 @@ def convert_frozen_graph(graph_def_file: str | os.PathLike, input_shapes: Dict[s
         input_shapes=input_shapes)
     _configure(converter, variant, calibration)
     model = _run(converter, variant)
+    if variant == "int8":
+        model = _quantize_mixed_int8(model)
     assert_builtin_only(model, variant)
     return model
+
+
+def _quantize_mixed_int8(calibrated: bytes, keep: Sequence[str] = MIXED_INT8_KEEP) -> bytes:
+    """A calibrated float model → int8 for the `keep` ops only (the MLIR quantizer's op denylist
+    is the selective-quantization route of `tf.lite.experimental.QuantizationDebugger`)."""
+    from tensorflow.lite.python import convert as tflite_convert
+    from tensorflow.lite.python import schema_py_generated as schema
+    denylist = sorted(k for k in vars(schema.BuiltinOperator) if not k.startswith("_") and k not in keep)
+    try:
+        return tflite_convert.mlir_quantize(calibrated, denylisted_ops=denylist)
+    except Exception as err:
+        raise ConvertError(f"int8 quantization failed: {str(err).strip().splitlines()[0] if str(err).strip() else err}") from err
 
 
 def _run(converter, variant: str) -> bytes:

@@ -52,8 +52,22 @@ def build_model(config: AlbertConfig, checkpoint: Optional[str | os.PathLike], h
     return model
 
 
-def serving_functions(model, seq_lens: Sequence[int], head: str = "classifier") -> Dict[str, tf.types.experimental.ConcreteFunction]:
-    """One concrete function per length: int32 [1, L] inputs → logits (+ probabilities)."""
+def inference_graph(model, head: str = "classifier", fused=None):
+    """The runtime-shaped inference copy of `model` (`albert_edge.export.fused`), or None for the
+    plain Keras call. fused=None: use it whenever it applies (plain classifier, not QAT / MLM)."""
+    from albert_edge.export import fused as fused_graph
+    if fused is False or head != "classifier" or not fused_graph.supports(model):
+        return None
+    return fused if isinstance(fused, fused_graph.FusedAlbertClassifier) else fused_graph.FusedAlbertClassifier(model)
+
+
+def serving_functions(model, seq_lens: Sequence[int], head: str = "classifier",
+                      fused=None) -> Dict[str, tf.types.experimental.ConcreteFunction]:
+    """One concrete function per length: int32 [1, L] inputs → logits (+ probabilities).
+
+    fused: None (default) traces the export-shaped graph for classifiers (see `inference_graph`),
+    False the Keras model as is, or a `FusedAlbertClassifier` to reuse."""
+    graph = inference_graph(model, head, fused)
     functions = {}
     for seq_len in sorted(set(seq_lens)):
         specs = [tf.TensorSpec([1, seq_len], tf.int32, name=name) for name in INPUT_NAMES]
@@ -61,12 +75,17 @@ def serving_functions(model, seq_lens: Sequence[int], head: str = "classifier") 
         @tf.function(input_signature=specs)
         def serve(input_ids, input_mask, segment_ids):
             inputs = {"input_ids": input_ids, "input_mask": input_mask, "segment_ids": segment_ids}
-            logits = model(inputs, training=False)                # [1, labels] or [1, L, V]
+            if graph is not None:
+                logits = graph(input_ids, input_mask, segment_ids)    # [1, labels]
+            else:
+                logits = model(inputs, training=False)                # [1, labels] or [1, L, V]
             if head == "mlm":
                 return {"log_probs": tf.nn.log_softmax(logits, axis=-1)}
             return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
 
-        functions[signature_key(seq_len)] = serve.get_concrete_function()
+        concrete = serve.get_concrete_function()
+        concrete._albert_edge_graph = graph   # functions hold variables weakly: keep the fused copy alive
+        functions[signature_key(seq_len)] = concrete
     return functions
 
 
@@ -76,12 +95,15 @@ class _Serving(tf.Module):
         self.model = model
 
 
-def save_saved_model(model, out_dir: str | os.PathLike, seq_lens: Sequence[int], head: str = "classifier") -> Path:
-    """SavedModel with signatures `L32`, `L64`, … and `serving_default` = the longest."""
-    functions = serving_functions(model, seq_lens, head)
+def save_saved_model(model, out_dir: str | os.PathLike, seq_lens: Sequence[int], head: str = "classifier",
+                     fused=None) -> Path:
+    """SavedModel with signatures `L32`, `L64`, … and `serving_default` = the longest.
+    With the fused inference graph, the SavedModel holds only its weights (one copy)."""
+    graph = inference_graph(model, head, fused)
+    functions = serving_functions(model, seq_lens, head, fused=graph if graph is not None else False)
     signatures = dict(functions)
     signatures["serving_default"] = functions[signature_key(max(seq_lens))]
-    module = _Serving(model)
+    module = _Serving(graph if graph is not None else model)
     return atomic_dir(Path(out_dir), lambda tmp: tf.saved_model.save(module, str(tmp), signatures=signatures))
 
 

@@ -35,7 +35,7 @@ DEFAULT_EVAL = SAMPLES / "lcqmc_valid.tsv"
 # The bundled demo model (trained by albert_edge.pretrain + albert_edge.finetune, see its card).
 BUNDLED_MODELS = {"tiny": REPO_DIR / "models" / "albert_tiny_lcqmc"}
 MIN_CALIBRATION_PAIRS = 200
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: fused inference graph, mixed int8
 STAGES = ("freeze", "convert", "verify")
 
 
@@ -231,7 +231,8 @@ def export(opts: ExportOptions) -> ExportResult:
                                      out / f"{name}_frozen_L{max(seq_lens)}.pb")
             fingerprints.record("saved_model", source_digest)
         bar.update()
-    elif "convert" in stages and not fingerprints.fresh("saved_model", source_digest, out):
+    elif ("convert" in stages and any(v != "qat" for v in opts.variants)   # qat freezes its own SavedModel
+          and not fingerprints.fresh("saved_model", source_digest, out)):
         raise ExportError(f"{saved_model} is missing or was made from other inputs: run the freeze stage first "
                           "(freeze/freeze.sh, or --stages freeze)")
 
@@ -240,14 +241,14 @@ def export(opts: ExportOptions) -> ExportResult:
     artifacts: Dict[str, Path] = {v: out / f"{name}_{v}.tflite" for v in opts.variants}
     if "convert" in stages:
         calibration = None
-        if any(v in ("int8", "int16x8", "qat") for v in opts.variants):
+        if any(v in conv.CALIBRATED for v in opts.variants):
             calibration = _calibration_set(tokenizer, calibration_path, seq_lens)
         write_bytes_atomic(out / "vocab.txt", vocab_bytes)
         write_bytes_atomic(out / "labels.txt", ("\n".join(labels) + "\n").encode("utf-8"))
         for variant, file in artifacts.items():
             bar.set_postfix_str(f"convert {variant}")
             digest = _digest(source_digest, variant,
-                             _file_digest([calibration_path]) if variant in ("int8", "int16x8", "qat") else None,
+                             _file_digest([calibration_path]) if variant in conv.CALIBRATED else None,
                              _qat_digest(opts, calibration_path) if variant == "qat" else None)
             if opts.force or not fingerprints.fresh(file.name, digest, out):
                 signature_keys = [freeze.signature_key(L) for L in seq_lens]
