@@ -1,0 +1,78 @@
+"""CLI: ALBERT pretraining (MLM + SOP) on TFRecords from ``python -m albert_edge.pretraining_data``.
+
+    python -m albert_edge.pretrain --train-files 'runs/ptdata/train-*' --eval-files 'runs/ptdata/eval-*' \\
+        --output-dir runs/pretrain --config tiny --max-seq-len 64 --max-predictions-per-seq 10 \\
+        --batch-size 64 --num-train-steps 2000 --save-every 200
+
+Re-running the same command resumes from ``<output-dir>/state``. Every flag is a field of
+:class:`albert_edge.train.pretrain.PretrainOptions`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from albert_edge.train.common import STRATEGIES, TrainingError
+from albert_edge.train.optimization import OPTIMIZERS
+from albert_edge.train.pretrain import PretrainOptions
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = PretrainOptions()
+    p = argparse.ArgumentParser(prog="python -m albert_edge.pretrain",
+                                description="Pretrain ALBERT (masked LM + sentence order); resumable.")
+    p.add_argument("--train-files", required=True, nargs="+", help="TFRecord files or globs")
+    p.add_argument("--eval-files", nargs="+", default=None, help="held-out TFRecords (MLM/SOP accuracy)")
+    p.add_argument("--output-dir", required=True)
+    p.add_argument("--config", default=d.config, help="preset (tiny, small, base, …) or albert_config json")
+    p.add_argument("--init-checkpoint", default=None,
+                   help="start from an albert_zh checkpoint (domain-adaptive pretraining)")
+    p.add_argument("--max-seq-len", type=int, default=d.max_seq_len)
+    p.add_argument("--max-predictions-per-seq", type=int, default=d.max_predictions_per_seq)
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="global batch size")
+    p.add_argument("--num-train-steps", type=int, default=d.num_train_steps)
+    p.add_argument("--num-warmup-steps", type=int, default=d.num_warmup_steps)
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--clip-norm", type=float, default=d.clip_norm, help="<= 0 disables clipping")
+    p.add_argument("--save-every", type=int, default=d.save_every)
+    p.add_argument("--keep-checkpoints", type=int, default=d.keep_checkpoints)
+    p.add_argument("--eval-every", type=int, default=d.eval_every)
+    p.add_argument("--eval-batches", type=int, default=d.eval_batches)
+    p.add_argument("--log-every", type=int, default=d.log_every)
+    p.add_argument("--shuffle-buffer", type=int, default=d.shuffle_buffer)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--strategy", choices=STRATEGIES, default=d.strategy)
+    p.add_argument("--devices", nargs="+", default=None, help="devices for mirrored / one_device")
+    p.add_argument("--tpu", default=None, help="TPU name or grpc:// address for --strategy tpu")
+    p.add_argument("--cpu-devices", type=int, default=None,
+                   help="split the CPU into N logical devices (test the mirrored path on a CPU)")
+    p.add_argument("--intra-op-threads", type=int, default=None)
+    p.add_argument("--inter-op-threads", type=int, default=None)
+    p.add_argument("--stop-after-steps", type=int, default=None,
+                   help="train this many steps in this run, then save and exit (resumable)")
+    p.add_argument("--max-wall-seconds", type=float, default=None,
+                   help="save and exit after this much wall time (resumable)")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from albert_edge.train.pretrain import Pretrainer  # noqa: PLC0415 — imports TensorFlow
+
+    try:
+        result = Pretrainer(PretrainOptions(**vars(args))).run()
+    except TrainingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Pieces both training jobs share: threads, devices, strategies, resumable state, logs.
+
+Kept apart from the jobs so that `pretrain.py` and `finetune.py` read as the training recipe only.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
+
+
+class TrainingError(ValueError):
+    """A user mistake (missing files, bad flag combination); printed without a traceback."""
+
+
+def configure_runtime(intra_op_threads: int | None = None, inter_op_threads: int | None = None,
+                      cpu_devices: int | None = None) -> None:
+    """Threads and logical CPU devices; must run before TensorFlow executes anything.
+
+    ``cpu_devices=2`` splits the host CPU into two logical devices, which is how the mirrored
+    (multi-replica) path is exercised on a machine without accelerators.
+    """
+    import tensorflow as tf  # noqa: PLC0415
+
+    try:
+        if intra_op_threads:
+            tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
+        if inter_op_threads:
+            tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
+        if cpu_devices and cpu_devices > 1:
+            cpus = tf.config.list_physical_devices("CPU")
+            tf.config.set_logical_device_configuration(
+                cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_devices)])
+    except RuntimeError as err:  # already initialised (e.g. a second job in one process)
+        logger.warning("runtime already initialised, keeping its settings: %s", err)
+
+
+def make_strategy(name: str = "default", devices: Sequence[str] | None = None,
+                  tpu: str | None = None):
+    """tf.distribute strategy by name (albert_zh ran on TPUs; we also run on CPUs and GPUs).
+
+    * ``default``: no distribution (one CPU or GPU);
+    * ``one_device``: pinned to ``devices[0]``;
+    * ``mirrored``: synchronous data parallelism over ``devices`` (default: all GPUs, or all
+      logical CPUs when there are no GPUs);
+    * ``multi_worker``: MultiWorkerMirroredStrategy, cluster from ``TF_CONFIG``;
+    * ``tpu``: TPUStrategy on ``tpu`` (name or grpc address).
+    """
+    import tensorflow as tf  # noqa: PLC0415
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy((devices or ["/cpu:0"])[0])
+    if name == "mirrored":
+        if not devices:
+            gpus = tf.config.list_logical_devices("GPU")
+            devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        # On CPUs NCCL does not exist; the reduction is a plain sum on the host.
+        return tf.distribute.MirroredStrategy(
+            devices=list(devices), cross_device_ops=tf.distribute.ReductionToOneDevice())
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise TrainingError(f"unknown strategy {name!r}; choose one of {STRATEGIES}")
+
+
+def expand_files(patterns: Sequence[str] | str, what: str) -> list[str]:
+    """Glob patterns (comma-separated or a list) → sorted files; an empty match is an error."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    files: list[str] = []
+    for pattern in patterns:
+        for part in str(pattern).split(","):
+            part = part.strip()
+            if part:
+                files.extend(sorted(glob.glob(part)) or ([part] if os.path.isfile(part) else []))
+    if not files:
+        raise TrainingError(f"no {what} files match {list(patterns)}")
+    return files
+
+
+class JsonlLog:
+    """Append-only metrics log (``train_log.jsonl``); one json object per line, flushed."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, **record: Any) -> None:
+        record.setdefault("time", round(time.time(), 3))
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def prune_tf1_checkpoints(folder: str | os.PathLike, stem: str, keep: int) -> None:
+    """Keep the newest ``keep`` ``<stem>-<step>`` TF1 checkpoints in ``folder``."""
+    folder = Path(folder)
+    steps = sorted({int(p.name[len(stem) + 1:].split(".")[0])
+                    for p in folder.glob(f"{stem}-*.index")
+                    if p.name[len(stem) + 1:].split(".")[0].isdigit()})
+    for step in steps[:-keep] if keep > 0 else []:
+        for p in folder.glob(f"{stem}-{step}.*"):
+            p.unlink(missing_ok=True)
+
+
+def current_lr(optimizer) -> float:
+    """The optimizer's learning rate now, whatever wraps it (schedule, mirrored variable)."""
+    lr = optimizer.learning_rate
+    return float(lr.numpy() if hasattr(lr, "numpy") else lr)
+
+
+class StepTimer:
+    """Throughput over a window of steps (examples/s), for logs."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.examples = 0
+
+    def add(self, n: int) -> None:
+        self.examples += n
+
+    def rate(self, reset: bool = True) -> float:
+        now = time.perf_counter()
+        r = self.examples / max(now - self.t0, 1e-9)
+        if reset:
+            self.t0, self.examples = now, 0
+        return r

@@ -1,0 +1,347 @@
+"""ALBERT pretraining: masked-LM + sentence-order prediction, as albert_zh's ``run_pretraining.py``.
+
+The recipe (albert_zh): loss = MLM cross-entropy over the masked positions (weighted by
+``masked_lm_weights``) + SOP cross-entropy; LAMB for large batches (AdamW available), linear warm-up
+then linear decay, gradient clipping at global norm 1.0.
+
+Jobs are resumable: every ``save_every`` steps the output directory receives
+
+* ``model.ckpt-<step>`` — the weights in albert_zh's brightmart layout (what ``--init-checkpoint``
+  of fine-tuning and every albert_zh tool reads), plus ``albert_config.json``;
+* ``state/`` — a ``tf.train.Checkpoint`` of model + optimizer slots + step.
+
+Re-running the same command after a crash or ``kill -9`` restores ``state/`` and continues at the
+step it holds, feeding the same data order (the input pipeline is seeded and skips what was used).
+
+Distribution uses ``tf.distribute``: gradients are all-reduced explicitly, clipped globally and
+applied once, so N replicas of batch B/N train exactly like one replica of batch B.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime,
+                                      current_lr,
+                                      expand_files, make_strategy, prune_tf1_checkpoints,
+                                      write_text_atomic)
+
+logger = logging.getLogger(__name__)
+
+CKPT_STEM = "model.ckpt"
+
+
+@dataclasses.dataclass
+class PretrainOptions:
+    """Every pretraining setting; each is a ``python -m albert_edge.pretrain`` flag."""
+
+    train_files: Sequence[str] | str = ()
+    output_dir: str = ""
+    config: str = "tiny"                 # preset name or albert_config json path
+    eval_files: Sequence[str] | str | None = None
+    init_checkpoint: str | None = None
+    max_seq_len: int = 128
+    max_predictions_per_seq: int = 20
+    batch_size: int = 64                 # global batch (split over replicas)
+    num_train_steps: int = 1000
+    num_warmup_steps: int = 100
+    learning_rate: float = 1e-3
+    optimizer: str = "lamb"
+    weight_decay: float = 0.01
+    clip_norm: float = 1.0
+    save_every: int = 200
+    keep_checkpoints: int = 3
+    eval_every: int = 200
+    eval_batches: int = 20
+    log_every: int = 20
+    shuffle_buffer: int = 10000
+    seed: int = 12345
+    strategy: str = "default"
+    devices: Sequence[str] | None = None
+    tpu: str | None = None
+    cpu_devices: int | None = None
+    intra_op_threads: int | None = None
+    inter_op_threads: int | None = None
+    stop_after_steps: int | None = None  # stop early (tests, time-boxed sessions); resumable
+    max_wall_seconds: float | None = None
+    xla: bool = False                    # jit-compile the per-replica step (XLA)
+    progress: bool = True
+
+
+def load_config(config: Any):
+    """A preset name (``tiny``), a json path, or an AlbertConfig."""
+    from albert_edge.config import PRESETS, AlbertConfig, ConfigError  # noqa: PLC0415
+
+    if isinstance(config, AlbertConfig):
+        return config
+    try:
+        if str(config) in PRESETS:
+            return AlbertConfig.preset(str(config))
+        return AlbertConfig.from_json_file(config)
+    except ConfigError as err:
+        raise TrainingError(str(err)) from None
+
+
+def make_dataset(files: Sequence[str], opts: PretrainOptions, batch_size: int, training: bool,
+                 skip_batches: int = 0):
+    """TFRecords → batches of model inputs + labels. Training streams repeat forever."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    from albert_edge.data.pretraining_data import feature_spec  # noqa: PLC0415
+
+    spec = feature_spec(opts.max_seq_len, opts.max_predictions_per_seq)
+
+    def parse(record):
+        ex = tf.io.parse_single_example(record, spec)
+        return {k: (tf.cast(v, tf.int32) if v.dtype == tf.int64 else v) for k, v in ex.items()}
+
+    ds = tf.data.TFRecordDataset(list(files))
+    if training:
+        ds = ds.repeat().shuffle(opts.shuffle_buffer, seed=opts.seed,
+                                 reshuffle_each_iteration=True)
+        if skip_batches:  # resume: the seeded order, minus what was already trained on
+            ds = ds.skip(skip_batches * batch_size)
+    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=training)
+    return ds.prefetch(2)
+
+
+def pretraining_losses(outputs: dict, batch: dict, num_replicas_denoms: dict):
+    """Sums for the global-batch losses and accuracies, normalised by global denominators."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    mlm_logits = tf.cast(outputs["mlm_logits"], tf.float32)                       # [B, P, V]
+    sop_logits = tf.cast(outputs["sop_logits"], tf.float32)                       # [B, 2]
+    ids = batch["masked_lm_ids"]
+    w = batch["masked_lm_weights"]
+    sop = tf.reshape(batch["sentence_order_label"], [-1])
+    mlm_xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ids, logits=mlm_logits)
+    sop_xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=sop, logits=sop_logits)
+    mlm_correct = tf.cast(tf.equal(tf.argmax(mlm_logits, -1, output_type=tf.int32), ids), tf.float32)
+    sop_correct = tf.cast(tf.equal(tf.argmax(sop_logits, -1, output_type=tf.int32), sop), tf.float32)
+    sums = {
+        "mlm_loss": tf.reduce_sum(mlm_xent * w), "mlm_correct": tf.reduce_sum(mlm_correct * w),
+        "mlm_count": tf.reduce_sum(w), "sop_loss": tf.reduce_sum(sop_xent),
+        "sop_correct": tf.reduce_sum(sop_correct), "sop_count": tf.cast(tf.size(sop), tf.float32),
+    }
+    loss = (sums["mlm_loss"] / (num_replicas_denoms["mlm_count"] + 1e-5)
+            + sums["sop_loss"] / tf.maximum(num_replicas_denoms["sop_count"], 1.0))
+    return loss, sums
+
+
+def summarize(sums: dict) -> dict:
+    mlm = float(sums["mlm_count"]) or 1.0
+    sop = float(sums["sop_count"]) or 1.0
+    return {"mlm_loss": float(sums["mlm_loss"]) / mlm, "mlm_acc": float(sums["mlm_correct"]) / mlm,
+            "sop_loss": float(sums["sop_loss"]) / sop, "sop_acc": float(sums["sop_correct"]) / sop,
+            "loss": float(sums["mlm_loss"]) / mlm + float(sums["sop_loss"]) / sop}
+
+
+class Pretrainer:
+    """Builds model, optimizer, strategy and the step functions; :meth:`run` trains."""
+
+    def __init__(self, opts: PretrainOptions):
+        if not opts.output_dir:
+            raise TrainingError("--output-dir is required")
+        self.opts = opts
+        configure_runtime(opts.intra_op_threads, opts.inter_op_threads, opts.cpu_devices)
+        import tensorflow as tf  # noqa: PLC0415
+
+        from albert_edge.modeling import AlbertForPretraining, dummy_inputs  # noqa: PLC0415
+        from albert_edge.train.optimization import create_optimizer  # noqa: PLC0415
+
+        self.tf = tf
+        self.train_files = expand_files(opts.train_files, "training")
+        self.eval_files = expand_files(opts.eval_files, "eval") if opts.eval_files else None
+        self.config = load_config(opts.config)
+        self.out = Path(opts.output_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.strategy = make_strategy(opts.strategy, opts.devices, opts.tpu)
+        self.replicas = self.strategy.num_replicas_in_sync
+        if opts.batch_size % self.replicas:
+            raise TrainingError(f"--batch-size {opts.batch_size} is not divisible by the "
+                                f"{self.replicas} replicas")
+        with self.strategy.scope():
+            self.model = AlbertForPretraining(self.config)
+            self.model(dummy_inputs(8, with_masked_positions=True))
+            self.optimizer = create_optimizer(opts.optimizer, opts.learning_rate,
+                                              opts.num_train_steps, opts.num_warmup_steps,
+                                              weight_decay_rate=opts.weight_decay)
+            self.optimizer.build(self.model.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        self.state = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, step=self.step)
+        self.manager = tf.train.CheckpointManager(self.state, str(self.out / "state"), max_to_keep=2)
+        self.log = JsonlLog(self.out / "train_log.jsonl")
+        self._train_step = None
+        self._eval_step = None
+
+    # ------------------------------------------------------------------ steps
+    def _features(self, batch: dict) -> dict:
+        return {k: batch[k] for k in ("input_ids", "input_mask", "segment_ids", "masked_lm_positions")}
+
+    def _global_denoms(self, batch: dict) -> dict:
+        tf = self.tf
+        ctx = tf.distribute.get_replica_context()
+        local = tf.stack([tf.reduce_sum(batch["masked_lm_weights"]),
+                          tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)])
+        total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, local) if ctx else local
+        return {"mlm_count": total[0], "sop_count": total[1]}
+
+    def build_train_step(self):
+        tf = self.tf
+        from albert_edge.train.optimization import clip_gradients  # noqa: PLC0415
+
+        model, optimizer, opts = self.model, self.optimizer, self.opts
+
+        @tf.autograph.experimental.do_not_convert
+        def step_fn(batch):
+            denoms = self._global_denoms(batch)
+            with tf.GradientTape() as tape:
+                outputs = model(self._features(batch), training=True)
+                loss, sums = pretraining_losses(outputs, batch, denoms)
+            variables = model.trainable_variables
+            grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                     for g in tape.gradient(loss, variables)]
+            ctx = tf.distribute.get_replica_context()
+            if ctx is not None and ctx.num_replicas_in_sync > 1:
+                grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+            grads, norm = clip_gradients(grads, opts.clip_norm)
+            optimizer.apply_gradients(zip(grads, variables), skip_gradients_aggregation=True)
+            sums["grad_norm"] = norm / float(self.replicas)  # summed over replicas below
+            return sums
+
+        if opts.xla:
+            step_fn = tf.function(step_fn, jit_compile=True)
+
+        @tf.function
+        def train_step(iterator):
+            per_replica = self.strategy.run(step_fn, args=(next(iterator),))
+            self.step.assign_add(1)
+            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                    for k, v in per_replica.items()}
+
+        return train_step
+
+    def build_eval_step(self):
+        tf = self.tf
+        model = self.model
+
+        @tf.autograph.experimental.do_not_convert
+        def step_fn(batch):
+            denoms = {"mlm_count": tf.constant(1.0), "sop_count": tf.constant(1.0)}
+            outputs = model(self._features(batch), training=False)
+            _, sums = pretraining_losses(outputs, batch, denoms)
+            return sums
+
+        @tf.function
+        def eval_step(batch):
+            per_replica = self.strategy.run(step_fn, args=(batch,))
+            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                    for k, v in per_replica.items()}
+
+        return eval_step
+
+    # ------------------------------------------------------------------ io
+    def save(self) -> None:
+        from albert_edge import checkpoint  # noqa: PLC0415
+
+        step = int(self.step.numpy())
+        checkpoint.save_tf1_checkpoint(self.model, self.out / f"{CKPT_STEM}-{step}")
+        write_text_atomic(self.out / "albert_config.json", self.config.to_json_string())
+        prune_tf1_checkpoints(self.out, CKPT_STEM, self.opts.keep_checkpoints)
+        self.manager.save(checkpoint_number=step)  # last: its presence means the step is complete
+        logger.info("step %d: saved %s-%d and training state", step, CKPT_STEM, step)
+
+    def restore_or_init(self) -> int:
+        latest = self.manager.latest_checkpoint
+        if latest:
+            self.state.restore(latest).assert_existing_objects_matched()
+            step = int(self.step.numpy())
+            logger.info("resumed from %s at step %d", latest, step)
+            return step
+        if self.opts.init_checkpoint:
+            from albert_edge import checkpoint  # noqa: PLC0415
+
+            try:
+                report = checkpoint.load_weights(self.model, self.opts.init_checkpoint)
+            except (checkpoint.CheckpointError, FileNotFoundError) as err:
+                raise TrainingError(f"--init-checkpoint: {err}") from None
+            logger.info("initialised from %s: %s", self.opts.init_checkpoint, report)
+        return 0
+
+    def evaluate(self) -> dict:
+        if not self.eval_files:
+            return {}
+        if self._eval_step is None:
+            self._eval_step = self.build_eval_step()
+        ds = make_dataset(self.eval_files, self.opts, self.opts.batch_size, training=False)
+        ds = self.strategy.experimental_distribute_dataset(ds.take(self.opts.eval_batches))
+        total: dict = {}
+        for batch in ds:
+            for k, v in self._eval_step(batch).items():
+                total[k] = total.get(k, 0.0) + float(v)
+        return summarize(total) if total else {}
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> dict:
+        opts = self.opts
+        start_step = self.restore_or_init()
+        if start_step >= opts.num_train_steps:
+            logger.info("already trained %d steps; nothing to do", start_step)
+            return {"step": start_step, **self.evaluate()}
+        write_text_atomic(self.out / "albert_config.json", self.config.to_json_string())
+        ds = make_dataset(self.train_files, opts, opts.batch_size, training=True,
+                          skip_batches=start_step)
+        iterator = iter(self.strategy.experimental_distribute_dataset(ds))
+        if self._train_step is None:
+            self._train_step = self.build_train_step()
+
+        from tqdm import tqdm  # noqa: PLC0415
+
+        last = opts.num_train_steps
+        if opts.stop_after_steps is not None:
+            last = min(last, start_step + opts.stop_after_steps)
+        bar = tqdm(total=opts.num_train_steps, initial=start_step, desc="pretrain", unit="step",
+                   disable=not opts.progress, mininterval=5.0)
+        timer, window, t_start = StepTimer(), {}, time.time()
+        step = start_step
+        result: dict = {}
+        while step < last:
+            sums = self._train_step(iterator)
+            step += 1
+            timer.add(opts.batch_size)
+            for k, v in sums.items():
+                window[k] = window.get(k, 0.0) + float(v)
+            bar.update(1)
+            if step % opts.log_every == 0 or step == last:
+                n = max(1, step % opts.log_every or opts.log_every)
+                rec = {"step": step, **summarize(window),
+                       "grad_norm": window.get("grad_norm", 0.0) / n,
+                       "lr": current_lr(self.optimizer), "seq_per_s": timer.rate()}
+                logger.info("step %d loss %.4f mlm_acc %.4f sop_acc %.4f lr %.2e %.1f seq/s", step,
+                            rec["loss"], rec["mlm_acc"], rec["sop_acc"], rec["lr"], rec["seq_per_s"])
+                self.log.write(kind="train", **rec)
+                bar.set_postfix(loss=f"{rec['loss']:.3f}", refresh=False)
+                window = {}
+            if step % opts.eval_every == 0 or step == last:
+                result = self.evaluate()
+                if result:
+                    logger.info("step %d held-out: loss %.4f mlm_acc %.4f sop_acc %.4f", step,
+                                result["loss"], result["mlm_acc"], result["sop_acc"])
+                    self.log.write(kind="eval", step=step, **result)
+            if step % opts.save_every == 0 or step == last:
+                self.save()
+            if opts.max_wall_seconds and time.time() - t_start > opts.max_wall_seconds:
+                logger.info("wall-clock budget reached at step %d; saving (resumable)", step)
+                self.save()
+                break
+        bar.close()
+        return {"step": step, **result}
+
+
+def pretrain(**kwargs: Any) -> dict:
+    """Library entry point: ``pretrain(train_files=..., output_dir=..., ...)`` (see PretrainOptions)."""
+    return Pretrainer(PretrainOptions(**kwargs)).run()

@@ -1,0 +1,268 @@
+"""Training commands end to end on tiny data with a mini config: pretraining (resume after kill -9,
+mirrored strategy on two logical CPUs = one device), fine-tuning (pairs / single / nli, resume,
+bad labels named by file:line), optimizers and schedule."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from albert_edge.data import pretraining_data as pd
+from albert_edge.train import optimization as opt
+from albert_edge.train.common import TrainingError
+
+ROOT = Path(__file__).parents[1]
+MINI = {"vocab_size": 21128, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "intermediate_size": 64, "max_position_embeddings": 64,
+        "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0, "ln_type": "postln"}
+SEQ, PREDS = 32, 5
+SAMPLES = ROOT / "albert_edge" / "resources" / "samples" / "lcqmc_calib.tsv"
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTRAOP_THREADS": "1",
+       "TF_NUM_INTEROP_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    """Mini config + a small pretraining set made from the bundled LCQMC sample sentences."""
+    d = tmp_path_factory.mktemp("training")
+    (d / "mini.json").write_text(json.dumps(MINI))
+    lines = []
+    for i, row in enumerate(SAMPLES.read_text(encoding="utf-8").splitlines()[:120]):
+        a, b, _ = row.split("\t")
+        lines.append(f"{a.rstrip('？?')}。{b.rstrip('？?')}。")
+        if i % 4 == 3:
+            lines.append("")
+    (d / "corpus.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    options = pd.PretrainingDataOptions(max_seq_len=SEQ, max_predictions_per_seq=PREDS, dupe_factor=2)
+    pd.create_pretraining_data([d / "corpus.txt"], d / "data", options, eval_fraction=0.1,
+                               progress=False)
+    return d
+
+
+def _pretrain_cmd(d: Path, out: Path, steps: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "albert_edge.pretrain", "--train-files", str(d / "data" / "train-*"),
+            "--eval-files", str(d / "data" / "eval-*"), "--output-dir", str(out),
+            "--config", str(d / "mini.json"), "--max-seq-len", str(SEQ),
+            "--max-predictions-per-seq", str(PREDS), "--batch-size", "8",
+            "--num-train-steps", str(steps), "--num-warmup-steps", "2", "--save-every", "2",
+            "--eval-every", "4", "--eval-batches", "1", "--log-every", "2", "--no-progress",
+            "--shuffle-buffer", "50", *extra]
+
+
+# ----------------------------------------------------------------------------- optimization
+def test_schedule_warms_up_then_decays_linearly():
+    s = opt.WarmupLinearDecay(1e-3, num_train_steps=100, num_warmup_steps=10)
+    assert float(s(0)) == 0.0
+    assert float(s(5)) == pytest.approx(5e-4)
+    assert float(s(10)) == pytest.approx(0.9e-3)
+    assert float(s(55)) == pytest.approx(0.45e-3)
+    assert float(s(100)) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("name", ["adamw", "lamb"])
+def test_weight_decay_skips_layer_norm_and_bias(name):
+    kernel = tf.Variable(tf.ones([3, 3]), name="dense/kernel")
+    bias = tf.Variable(tf.ones([3]), name="dense/bias")
+    gamma = tf.Variable(tf.ones([3]), name="LayerNorm/gamma")
+    o = opt.create_optimizer(name, 0.1, num_train_steps=10, num_warmup_steps=0, weight_decay_rate=0.5)
+    o.apply_gradients([(tf.zeros_like(v), v) for v in (kernel, bias, gamma)])
+    assert float(kernel[0, 0]) < 1.0          # decayed with a zero gradient
+    assert float(bias[0]) == 1.0 and float(gamma[0]) == 1.0
+
+
+def test_clip_gradients_uses_the_global_norm():
+    grads, norm = opt.clip_gradients([tf.constant([3.0]), tf.constant([4.0])], 1.0)
+    assert float(norm) == pytest.approx(5.0)
+    assert float(tf.linalg.global_norm(grads)) == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------- pretraining
+def test_pretrain_resumes_after_kill_9(workdir):
+    out = workdir / "pt_kill"
+    cmd = _pretrain_cmd(workdir, out, 30)
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    deadline = time.time() + 90
+    state = out / "state"
+    while time.time() < deadline and proc.poll() is None:
+        if any(state.glob("ckpt-*.index")) and any(state.glob("ckpt-[1-9]*.index")):
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "finished before it could be killed: " + proc.stdout.read()[-2000:]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = max(int(p.name.split("-")[1].split(".")[0]) for p in state.glob("ckpt-*.index"))
+    assert 2 <= killed_at < 30
+
+    res = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "resumed from" in res.stderr
+    result = json.loads(res.stdout.strip().splitlines()[-1])
+    assert result["step"] == 30 and 0.0 <= result["sop_acc"] <= 1.0 and "mlm_acc" in result
+    # brightmart layout: the 31 albert_zh names (mini shapes)
+    names = dict(tf.train.list_variables(str(out / "model.ckpt-30")))
+    assert "bert/encoder/layer_shared/attention/self/query/kernel" in names
+    assert "cls/predictions/output_bias" in names and "cls/seq_relationship/output_weights" in names
+    assert len(names) == 31
+    assert tf.train.latest_checkpoint(str(out)).endswith("model.ckpt-30")
+    log = [json.loads(l) for l in (out / "train_log.jsonl").read_text().splitlines()]
+    assert any(r["kind"] == "eval" and "sop_acc" in r for r in log)
+    assert len(list(out.glob("model.ckpt-*.index"))) <= 3       # older ones pruned
+
+
+MIRRORED_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np, tensorflow as tf
+    from albert_edge.train.common import configure_runtime
+    configure_runtime(1, 1, cpu_devices=2)
+    from albert_edge.train.pretrain import Pretrainer, PretrainOptions
+    from albert_edge import checkpoint
+    d = sys.argv[1]
+    common = dict(train_files=[d + "/data/train-00000-of-00001.tfrecord"], config=d + "/mini.json",
+                  max_seq_len=%d, max_predictions_per_seq=%d, batch_size=8, num_train_steps=3,
+                  num_warmup_steps=1, save_every=100, eval_every=100, shuffle_buffer=1,
+                  progress=False, init_checkpoint=d + "/init/model.ckpt")
+    first = Pretrainer(PretrainOptions(output_dir=d + "/single", **common))
+    checkpoint.save_tf1_checkpoint(first.model, d + "/init/model.ckpt")
+    first.run()
+    mirrored = Pretrainer(PretrainOptions(output_dir=d + "/mirrored", strategy="mirrored", **common))
+    assert mirrored.replicas == 2, mirrored.replicas
+    mirrored.run()
+    a = dict((n, tf.train.load_variable(d + "/single/model.ckpt-3", n)) for n, _ in tf.train.list_variables(d + "/single/model.ckpt-3"))
+    b = dict((n, tf.train.load_variable(d + "/mirrored/model.ckpt-3", n)) for n, _ in tf.train.list_variables(d + "/mirrored/model.ckpt-3"))
+    i = dict((n, tf.train.load_variable(d + "/init/model.ckpt", n)) for n, _ in tf.train.list_variables(d + "/init/model.ckpt"))
+    diff = max(float(np.abs(a[n] - b[n]).max()) for n in a)
+    moved = max(float(np.abs(a[n] - i[n]).max()) for n in a)
+    print(json.dumps({"replicas": mirrored.replicas, "max_diff": diff, "moved": moved}))
+""" % (SEQ, PREDS))
+
+
+def test_mirrored_strategy_on_two_logical_cpus_matches_one_device(workdir):
+    res = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(workdir)], env=ENV,
+                         capture_output=True, text=True, timeout=150, cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-3000:]
+    result = json.loads(res.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["moved"] > 1e-4                   # training happened
+    assert result["max_diff"] < 1e-4                # 2 replicas x 4 == 1 device x 8
+
+
+def test_pretrain_cli_user_errors(workdir, tmp_path):
+    res = subprocess.run([sys.executable, "-m", "albert_edge.pretrain", "--train-files",
+                          str(tmp_path / "nothing-*"), "--output-dir", str(tmp_path / "o")],
+                         env=ENV, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "no training files" in res.stderr and "Traceback" not in res.stderr
+
+
+# ----------------------------------------------------------------------------- fine-tuning
+def _pairs(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def pair_files(workdir):
+    rows = SAMPLES.read_text(encoding="utf-8").splitlines()
+    return _pairs(workdir / "train.tsv", rows[:96]), _pairs(workdir / "valid.tsv", rows[200:240])
+
+
+def _ft(**kw):
+    from albert_edge.train.finetune import FinetuneOptions, Finetuner
+
+    base = dict(batch_size=16, max_seq_len=SEQ, epochs=2, log_every=2, progress=False,
+                learning_rate=1e-3)
+    base.update(kw)
+    return Finetuner(FinetuneOptions(**base))
+
+
+def test_finetune_pairs_writes_the_export_layout_and_resumes(workdir, pair_files):
+    from albert_edge import checkpoint
+    from albert_edge.config import AlbertConfig
+    from albert_edge.modeling import AlbertClassifier
+
+    train, valid = pair_files
+    out = workdir / "ft"
+    init = workdir / "single"                  # written by the mirrored test, else build one
+    if not (init / "model.ckpt-3.index").is_file():
+        init = None
+    common = dict(task="pairs", train_files=[str(train)], eval_file=str(valid), output_dir=str(out),
+                  config=str(workdir / "mini.json"),
+                  init_checkpoint=str(init / "model.ckpt-3") if init else None)
+    first = _ft(stop_after_steps=3, **common).run()       # injected stop: a crash after step 3
+    assert first["completed"] is False and first["steps_done"] == 3
+    tuner = _ft(**common)
+    summary = tuner.run()
+    assert summary["completed"] is True and summary["steps_done"] == tuner.total_steps == 12
+    assert 0.0 <= summary["best"]["eval_accuracy"] <= 1.0
+    for name in ("albert_model.ckpt.index", "albert_model.ckpt.data-00000-of-00001", "checkpoint",
+                 "albert_config.json", "labels.txt", "eval_results.json"):
+        assert (out / name).is_file(), name
+    assert (out / "labels.txt").read_text().split() == ["0", "1"]
+    names = dict(tf.train.list_variables(str(out / "albert_model.ckpt")))
+    assert names["output_weights"] == [2, 32] and names["output_bias"] == [2]
+    assert not any("adam" in n or n.startswith("cls/") for n in names)    # weights only
+    # the written directory loads back and predicts what the trainer predicted
+    config = AlbertConfig.from_json_file(out / "albert_config.json")
+    model = AlbertClassifier(config, num_labels=2)
+    model({"input_ids": tf.ones([1, 4], tf.int32), "input_mask": tf.ones([1, 4], tf.int32),
+           "segment_ids": tf.zeros([1, 4], tf.int32)})
+    checkpoint.load_weights(model, str(out), require_heads=("classifier/",))
+    best_step = summary["best"]["step"]
+    if best_step == tuner.total_steps:           # best == last: identical logits
+        batch = {k: tuner.eval_data.__dict__[k][:4] for k in ("input_ids", "input_mask", "segment_ids")}
+        np.testing.assert_allclose(model(batch).numpy(), tuner.predict_logits(tuner.eval_data)[:4],
+                                   atol=1e-5)
+
+
+def test_finetune_single_and_nli_tasks(workdir):
+    single = _pairs(workdir / "single.tsv", [f"{'好评' if i % 2 else '差评'}第{i}条\t{'pos' if i % 2 else 'neg'}"
+                                             for i in range(40)])
+    out = _ft(task="single", train_files=[str(single)], eval_file=str(single), epochs=1,
+              output_dir=str(workdir / "ft_single"), config=str(workdir / "mini.json")).run()
+    assert out["labels"] == ["neg", "pos"] and out["completed"]
+    nli_rows = ["text_a\ttext_b\tlabel"] + [f"他说{i}。\t他没说{i}。\t{lab}" for i, lab in
+                                           zip(range(48), ["entailment", "neutral", "contradiction"] * 16)]
+    nli = _pairs(workdir / "nli.tsv", nli_rows)
+    out = _ft(task="nli", train_files=[str(nli)], epochs=1, output_dir=str(workdir / "ft_nli"),
+              config=str(workdir / "mini.json")).run()
+    assert sorted(out["labels"]) == ["contradiction", "entailment", "neutral"]
+
+
+def test_finetune_label_outside_label_set_names_file_and_line(workdir, pair_files):
+    bad = _pairs(workdir / "bad.tsv", ["今天\t明天\t1", "你好\t您好\t0", "早上\t晚上\tmaybe"])
+    with pytest.raises(TrainingError, match=r"bad\.tsv:3.*'maybe'"):
+        _ft(task="pairs", train_files=[str(bad)], labels=["0", "1"], output_dir=str(workdir / "x"),
+            config=str(workdir / "mini.json"))
+    res = subprocess.run([sys.executable, "-m", "albert_edge.finetune", "--train-files", str(bad),
+                          "--labels", "0,1", "--output-dir", str(workdir / "x2"),
+                          "--config", str(workdir / "mini.json"), "--max-seq-len", "32"],
+                         env=ENV, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "bad.tsv:3" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bucketed_order_is_a_permutation_of_similar_length_batches():
+    from albert_edge.train.finetune import bucketed_order
+
+    lengths = np.random.default_rng(0).integers(5, 60, 1000)
+    order = bucketed_order(lengths, 64, np.random.default_rng(1))
+    assert sorted(order.tolist()) == list(range(1000))
+    padded = np.mean([lengths[order[i:i + 64]].max() for i in range(0, 960, 64)])
+    assert padded < 45          # random batches: ~58
+
+
+def test_bias_calibration_picks_the_accuracy_maximising_shift():
+    from albert_edge.train.calibrate import best_shift
+
+    margins = np.array([-3.0, -2.0, -1.5, -1.0, 0.5])
+    delta, before, after = best_shift(margins, np.array([0, 0, 1, 1, 1]))
+    assert before == pytest.approx(0.6) and after == 1.0 and -2.0 + delta < 0 < -1.5 + delta
+    assert best_shift(np.array([-1.0, 1.0]), np.array([0, 1]))[0] == 0.0   # already right: no shift
