@@ -131,7 +131,10 @@ def _quantize_mixed_int8(calibrated: bytes, keep: Sequence[str] = MIXED_INT8_KEE
     from tensorflow.lite.python import schema_py_generated as schema
     denylist = sorted(k for k in vars(schema.BuiltinOperator) if not k.startswith("_") and k not in keep)
     try:
-        return tflite_convert.mlir_quantize(calibrated, denylisted_ops=denylist)
+        # Per-tensor weight scales: per-channel ones put a scale + zero point per output channel
+        # on every bias of every call of the shared layer in every signature (~0.5 MB of
+        # quantization parameters for ALBERT-tiny, 31% of fp32 instead of 28%).
+        return tflite_convert.mlir_quantize(calibrated, denylisted_ops=denylist, disable_per_channel=True)
     except Exception as err:
         raise ConvertError(f"int8 quantization failed: {str(err).strip().splitlines()[0] if str(err).strip() else err}") from err
 

@@ -35,7 +35,7 @@ DEFAULT_EVAL = SAMPLES / "lcqmc_valid.tsv"
 # The bundled demo model (trained by albert_edge.pretrain + albert_edge.finetune, see its card).
 BUNDLED_MODELS = {"tiny": REPO_DIR / "models" / "albert_tiny_lcqmc"}
 MIN_CALIBRATION_PAIRS = 200
-FORMAT_VERSION = "2"  # 2: fused inference graph, mixed int8
+FORMAT_VERSION = "3"  # 2: fused inference graph, mixed int8
 STAGES = ("freeze", "convert", "verify")
 
 
