@@ -89,7 +89,9 @@ def _resolve_model(opts: ExportOptions) -> Tuple[Optional[str], AlbertConfig, Li
     checkpoint = opts.checkpoint
     trained = True
     if checkpoint is None:
-        bundled = BUNDLED_MODELS.get(opts.preset)
+        # The bundled model only stands in for the preset itself: a --config of its own with no
+        # checkpoint means an untrained model of that shape (benchmarks, plumbing tests).
+        bundled = BUNDLED_MODELS.get(opts.preset) if opts.config is None else None
         if bundled is not None and ck.find_tf1_checkpoint(bundled):
             checkpoint = str(bundled)
         else:
