@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 
-from albert_edge.train.common import STRATEGIES, TrainingError
+from albert_edge.train.common import TrainingError, add_run_arguments
 from albert_edge.train.finetune import TASKS, FinetuneOptions
 
 
@@ -50,18 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
     p.add_argument("--save-every", type=int, default=d.save_every, help="training-state save interval")
     p.add_argument("--log-every", type=int, default=d.log_every)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--strategy", choices=STRATEGIES, default=d.strategy)
-    p.add_argument("--devices", nargs="+", default=None)
-    p.add_argument("--tpu", default=None)
-    p.add_argument("--cpu-devices", type=int, default=None)
-    p.add_argument("--intra-op-threads", type=int, default=None)
-    p.add_argument("--inter-op-threads", type=int, default=None)
-    p.add_argument("--stop-after-steps", type=int, default=None,
-                   help="train this many steps in this run, then save and exit (resumable)")
-    p.add_argument("--max-wall-seconds", type=float, default=None,
-                   help="evaluate, save, write the model dir and exit after this much wall time")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    add_run_arguments(p, d)
     return p
 
 

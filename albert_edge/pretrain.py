@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 
-from albert_edge.train.common import STRATEGIES, TrainingError
+from albert_edge.train.common import TrainingError, add_run_arguments
 from albert_edge.train.optimization import OPTIMIZERS
 from albert_edge.train.pretrain import PretrainOptions
 
@@ -44,19 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-batches", type=int, default=d.eval_batches)
     p.add_argument("--log-every", type=int, default=d.log_every)
     p.add_argument("--shuffle-buffer", type=int, default=d.shuffle_buffer)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--strategy", choices=STRATEGIES, default=d.strategy)
-    p.add_argument("--devices", nargs="+", default=None, help="devices for mirrored / one_device")
-    p.add_argument("--tpu", default=None, help="TPU name or grpc:// address for --strategy tpu")
-    p.add_argument("--cpu-devices", type=int, default=None,
-                   help="split the CPU into N logical devices (test the mirrored path on a CPU)")
-    p.add_argument("--intra-op-threads", type=int, default=None)
-    p.add_argument("--inter-op-threads", type=int, default=None)
-    p.add_argument("--stop-after-steps", type=int, default=None,
-                   help="train this many steps in this run, then save and exit (resumable)")
-    p.add_argument("--max-wall-seconds", type=float, default=None,
-                   help="save and exit after this much wall time (resumable)")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    add_run_arguments(p, d)
     return p
 
 

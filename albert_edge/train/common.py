@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from albert_edge.fileio import write_text_atomic  # noqa: F401 — re-exported: one atomic writer for the package
+
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
@@ -105,14 +107,6 @@ class JsonlLog:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def prune_tf1_checkpoints(folder: str | os.PathLike, stem: str, keep: int) -> None:
     """Keep the newest ``keep`` ``<stem>-<step>`` TF1 checkpoints in ``folder``."""
     folder = Path(folder)
@@ -146,3 +140,20 @@ class StepTimer:
         if reset:
             self.t0, self.examples = now, 0
         return r
+
+
+def add_run_arguments(p, defaults) -> None:
+    """The flags every training CLI shares: seed, tf.distribute strategy, threads, stopping, progress."""
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--strategy", choices=STRATEGIES, default=defaults.strategy)
+    p.add_argument("--devices", nargs="+", default=None, help="devices for mirrored / one_device")
+    p.add_argument("--tpu", default=None, help="TPU name or grpc:// address for --strategy tpu")
+    p.add_argument("--cpu-devices", type=int, default=None,
+                   help="split the CPU into N logical devices (test the mirrored path on a CPU)")
+    p.add_argument("--intra-op-threads", type=int, default=None)
+    p.add_argument("--inter-op-threads", type=int, default=None)
+    p.add_argument("--stop-after-steps", type=int, default=None,
+                   help="train this many steps in this run, then save and exit (resumable)")
+    p.add_argument("--max-wall-seconds", type=float, default=None,
+                   help="save (and write the model folder) and exit after this much wall time (resumable)")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
