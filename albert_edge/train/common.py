@@ -157,3 +157,13 @@ def add_run_arguments(p, defaults) -> None:
     p.add_argument("--max-wall-seconds", type=float, default=None,
                    help="save (and write the model folder) and exit after this much wall time (resumable)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
+
+
+def run_window(start: int, total: int, stop_after: int | None, desc: str, progress: bool):
+    """(last step of this run, tqdm bar): the whole schedule, or `stop_after` steps from `start`
+    (resumable slices), with a progress bar that starts where the previous run stopped."""
+    from tqdm import tqdm  # noqa: PLC0415
+
+    last = total if stop_after is None else min(total, start + stop_after)
+    bar = tqdm(total=total, initial=start, desc=desc, unit="step", disable=not progress, mininterval=5.0)
+    return last, bar

@@ -37,7 +37,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime,
+from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime, run_window,
                                       current_lr,
                                       make_strategy, write_text_atomic)
 
@@ -402,14 +402,7 @@ class Finetuner:
         self.out.mkdir(parents=True, exist_ok=True)
         if self._train_step is None:
             self._train_step = self.build_train_step()
-        last = self.total_steps
-        if opts.stop_after_steps is not None:
-            last = min(last, step + opts.stop_after_steps)
-
-        from tqdm import tqdm  # noqa: PLC0415
-
-        bar = tqdm(total=self.total_steps, initial=step, desc="finetune", unit="step",
-                   disable=not opts.progress, mininterval=5.0)
+        last, bar = run_window(step, self.total_steps, opts.stop_after_steps, "finetune", opts.progress)
         timer, window, t_start = StepTimer(), {}, time.time()
         stopped_early = False
         while step < last and not stopped_early:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime,
+from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime, run_window,
                                       current_lr,
                                       expand_files, make_strategy, prune_tf1_checkpoints,
                                       write_text_atomic)
@@ -299,13 +299,7 @@ class Pretrainer:
         if self._train_step is None:
             self._train_step = self.build_train_step()
 
-        from tqdm import tqdm  # noqa: PLC0415
-
-        last = opts.num_train_steps
-        if opts.stop_after_steps is not None:
-            last = min(last, start_step + opts.stop_after_steps)
-        bar = tqdm(total=opts.num_train_steps, initial=start_step, desc="pretrain", unit="step",
-                   disable=not opts.progress, mininterval=5.0)
+        last, bar = run_window(start_step, opts.num_train_steps, opts.stop_after_steps, "pretrain", opts.progress)
         timer, window, t_start = StepTimer(), {}, time.time()
         step = start_step
         result: dict = {}
