@@ -4,6 +4,7 @@ Kept apart from the jobs so that `pretrain.py` and `finetune.py` read as the tra
 """
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import logging
@@ -140,6 +141,21 @@ class StepTimer:
         if reset:
             self.t0, self.examples = now, 0
         return r
+
+
+@dataclasses.dataclass(kw_only=True)
+class RunOptions:
+    """Options every training job shares (one flag each in `add_run_arguments`)."""
+    seed: int = 12345
+    strategy: str = "default"
+    devices: Sequence[str] | None = None
+    tpu: str | None = None
+    cpu_devices: int | None = None
+    intra_op_threads: int | None = None
+    inter_op_threads: int | None = None
+    stop_after_steps: int | None = None   # stop early (tests, time-boxed sessions); resumable
+    max_wall_seconds: float | None = None
+    progress: bool = True
 
 
 def add_run_arguments(p, defaults) -> None:

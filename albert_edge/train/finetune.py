@@ -37,7 +37,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime, run_window,
+from albert_edge.train.common import (JsonlLog, RunOptions, StepTimer, TrainingError, configure_runtime,
+                                      run_window,
                                       current_lr,
                                       make_strategy, write_text_atomic)
 
@@ -48,7 +49,7 @@ TASKS = ("pairs", "single", "nli")
 
 
 @dataclasses.dataclass
-class FinetuneOptions:
+class FinetuneOptions(RunOptions):
     """Every fine-tuning setting; each is a ``python -m albert_edge.finetune`` flag."""
 
     task: str = "pairs"
@@ -73,16 +74,6 @@ class FinetuneOptions:
     eval_batch_size: int = 128
     save_every: int = 200
     log_every: int = 20
-    seed: int = 12345
-    strategy: str = "default"
-    devices: Sequence[str] | None = None
-    tpu: str | None = None
-    cpu_devices: int | None = None
-    intra_op_threads: int | None = None
-    inter_op_threads: int | None = None
-    stop_after_steps: int | None = None
-    max_wall_seconds: float | None = None
-    progress: bool = True
 
 
 # --------------------------------------------------------------------------- data

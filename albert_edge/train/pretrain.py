@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime, run_window,
+from albert_edge.train.common import (JsonlLog, RunOptions, StepTimer, TrainingError, configure_runtime,
+                                      run_window,
                                       current_lr,
                                       expand_files, make_strategy, prune_tf1_checkpoints,
                                       write_text_atomic)
@@ -35,7 +36,7 @@ CKPT_STEM = "model.ckpt"
 
 
 @dataclasses.dataclass
-class PretrainOptions:
+class PretrainOptions(RunOptions):
     """Every pretraining setting; each is a ``python -m albert_edge.pretrain`` flag."""
 
     train_files: Sequence[str] | str = ()
@@ -58,17 +59,7 @@ class PretrainOptions:
     eval_batches: int = 20
     log_every: int = 20
     shuffle_buffer: int = 10000
-    seed: int = 12345
-    strategy: str = "default"
-    devices: Sequence[str] | None = None
-    tpu: str | None = None
-    cpu_devices: int | None = None
-    intra_op_threads: int | None = None
-    inter_op_threads: int | None = None
-    stop_after_steps: int | None = None  # stop early (tests, time-boxed sessions); resumable
-    max_wall_seconds: float | None = None
     xla: bool = False                    # jit-compile the per-replica step (XLA)
-    progress: bool = True
 
 
 def load_config(config: Any):
