@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip-norm", type=float, default=d.clip_norm)
     p.add_argument("--dropout", type=float, default=d.dropout)
     p.add_argument("--max-train-examples", type=int, default=None, help="seeded subsample")
+    p.add_argument("--swap-pairs", action="store_true",
+                   help="pairs task: also train on every pair with its sentences swapped")
     p.add_argument("--eval-every-steps", type=int, default=None,
                    help="also evaluate (and keep the best) every N steps")
     p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)

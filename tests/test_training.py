@@ -156,6 +156,26 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device(workdir):
     assert result["max_diff"] < 1e-4                # 2 replicas x 4 == 1 device x 8
 
 
+def test_pretraining_batches_interleave_shards_of_different_corpora(tmp_path):
+    """Shards from two corpora mix within a batch (round-robin), they are not read one after another."""
+    from albert_edge.train.pretrain import PretrainOptions, make_dataset
+
+    files = []
+    for shard, first_id in enumerate((1000, 2000)):
+        path = tmp_path / f"corpus{shard}.tfrecord"
+        with tf.io.TFRecordWriter(str(path)) as w:
+            for i in range(6):
+                w.write(pd._to_example_bytes({
+                    "input_ids": [first_id + i] + [0] * (SEQ - 1), "input_mask": [1] + [0] * (SEQ - 1),
+                    "segment_ids": [0] * SEQ, "masked_lm_positions": [0] * PREDS,
+                    "masked_lm_ids": [0] * PREDS, "masked_lm_weights": [0.0] * PREDS,
+                    "sentence_order_label": [0]}))
+        files.append(str(path))
+    opts = PretrainOptions(max_seq_len=SEQ, max_predictions_per_seq=PREDS, shuffle_buffer=1)
+    batch = next(iter(make_dataset(files, opts, 4, training=True)))
+    assert batch["input_ids"][:, 0].numpy().tolist() == [1000, 2000, 1001, 2001]
+
+
 def test_pretrain_cli_user_errors(workdir, tmp_path):
     res = subprocess.run([sys.executable, "-m", "albert_edge.pretrain", "--train-files",
                           str(tmp_path / "nothing-*"), "--output-dir", str(tmp_path / "o")],
@@ -247,6 +267,28 @@ def test_finetune_label_outside_label_set_names_file_and_line(workdir, pair_file
                           "--config", str(workdir / "mini.json"), "--max-seq-len", "32"],
                          env=ENV, capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "bad.tsv:3" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_swap_pairs_doubles_pair_data_and_refuses_other_tasks(workdir, pair_files):
+    from albert_edge.data.tasks import read_examples
+    from albert_edge.train.finetune import swapped_pairs
+
+    train, _ = pair_files
+    examples = read_examples(train, "pairs")
+    swapped = swapped_pairs(examples)
+    assert [(s.text_a, s.text_b, s.label) for s in swapped] == \
+        [(e.text_b, e.text_a, e.label) for e in examples]
+    assert swapped[2].where == f"{examples[2].where} (swapped)"
+    tuner = _ft(task="pairs", train_files=[str(train)], swap_pairs=True, output_dir=str(workdir / "sw"),
+                config=str(workdir / "mini.json"))
+    assert len(tuner.train_data) == 2 * len(examples)
+    # the swapped half encodes b as segment 0: its first tokens are b's
+    first_b = tuner.tokenizer.convert_tokens_to_ids(tuner.tokenizer.tokenize(examples[0].text_b))[0]
+    assert tuner.train_data.input_ids[len(examples), 1] == first_b
+    single = _pairs(workdir / "single_sw.tsv", ["好\tpos", "差\tneg"])
+    with pytest.raises(TrainingError, match="--swap-pairs needs --task pairs"):
+        _ft(task="single", train_files=[str(single)], swap_pairs=True, batch_size=1,
+            output_dir=str(workdir / "sw2"), config=str(workdir / "mini.json"))
 
 
 def test_bucketed_order_is_a_permutation_of_similar_length_batches():

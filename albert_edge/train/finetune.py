@@ -70,6 +70,7 @@ class FinetuneOptions(RunOptions):
     clip_norm: float = 1.0
     dropout: float = 0.1
     max_train_examples: int | None = None
+    swap_pairs: bool = False             # pairs task: also train on (b, a) — the relation is symmetric
     eval_every_steps: int | None = None
     eval_batch_size: int = 128
     save_every: int = 200
@@ -92,6 +93,13 @@ def resolve_labels(labels: Sequence[str] | str | None, examples) -> list[str]:
             return found
         return [s.strip() for s in str(labels).split(",") if s.strip()]
     return [str(x) for x in labels]
+
+
+def swapped_pairs(examples) -> list:
+    """(b, a, label) for every (a, b, label): doubles a symmetric-relation set (paraphrase, same
+    question), so the classifier cannot lean on which sentence comes first."""
+    return [dataclasses.replace(ex, text_a=ex.text_b, text_b=ex.text_a, where=f"{ex.where} (swapped)")
+            for ex in examples if ex.text_b is not None]
 
 
 @dataclasses.dataclass
@@ -191,6 +199,11 @@ class Finetuner:
             rng = np.random.default_rng(opts.seed)
             keep = np.sort(rng.choice(len(train_examples), opts.max_train_examples, replace=False))
             train_examples = [train_examples[i] for i in keep]
+        if opts.swap_pairs:
+            if opts.task != "pairs":
+                raise TrainingError(f"--swap-pairs needs --task pairs (got {opts.task!r}): only a "
+                                    "symmetric pair relation survives swapping its sentences")
+            train_examples = train_examples + swapped_pairs(train_examples)
         self.label_list = resolve_labels(opts.labels, train_examples)
         self.config = self._resolve_config()
         if opts.max_seq_len > self.config.max_position_embeddings:

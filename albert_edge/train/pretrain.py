@@ -89,7 +89,14 @@ def make_dataset(files: Sequence[str], opts: PretrainOptions, batch_size: int, t
         ex = tf.io.parse_single_example(record, spec)
         return {k: (tf.cast(v, tf.int32) if v.dtype == tf.int64 else v) for k, v in ex.items()}
 
-    ds = tf.data.TFRecordDataset(list(files))
+    files = list(files)
+    if training and len(files) > 1:
+        # One record from each shard in turn (BERT's run_pretraining interleaves its shards too), so
+        # shards written from different corpora mix in every batch instead of one after another.
+        ds = tf.data.Dataset.from_tensor_slices(files).interleave(
+            tf.data.TFRecordDataset, cycle_length=len(files), block_length=1, deterministic=True)
+    else:
+        ds = tf.data.TFRecordDataset(files)
     if training:
         ds = ds.repeat().shuffle(opts.shuffle_buffer, seed=opts.seed,
                                  reshuffle_each_iteration=True)
