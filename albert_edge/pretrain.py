@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-batches", type=int, default=d.eval_batches)
     p.add_argument("--log-every", type=int, default=d.log_every)
     p.add_argument("--shuffle-buffer", type=int, default=d.shuffle_buffer)
+    p.add_argument("--no-unigram-output-bias", dest="unigram_output_bias", action="store_false",
+                   help="start the MLM output bias at zero instead of the targets' log unigram "
+                        "prior (fresh runs only; the prior starts training at the unigram loss)")
+    p.add_argument("--unigram-records", type=int, default=d.unigram_records,
+                   help="training records counted for the unigram prior")
     add_run_arguments(p, d)
     return p
 

@@ -176,6 +176,26 @@ def test_pretraining_batches_interleave_shards_of_different_corpora(tmp_path):
     assert batch["input_ids"][:, 0].numpy().tolist() == [1000, 2000, 1001, 2001]
 
 
+def test_unigram_prior_counts_weighted_masked_targets(tmp_path):
+    from albert_edge.train.pretrain import PretrainOptions, unigram_log_prior
+
+    path = tmp_path / "prior.tfrecord"
+    with tf.io.TFRecordWriter(str(path)) as w:
+        for ids, weights in (([7, 7, 9, 0, 0], [1, 1, 1, 0, 0]), ([7, 5, 0, 0, 0], [1, 1, 0, 0, 0])):
+            w.write(pd._to_example_bytes({
+                "input_ids": [0] * SEQ, "input_mask": [1] * SEQ, "segment_ids": [0] * SEQ,
+                "masked_lm_positions": [1, 2, 3, 0, 0], "masked_lm_ids": ids,
+                "masked_lm_weights": [float(x) for x in weights], "sentence_order_label": [0]}))
+    opts = PretrainOptions(max_seq_len=SEQ, max_predictions_per_seq=PREDS)
+    prior = unigram_log_prior([str(path)], opts, vocab_size=12)
+    assert prior.shape == (12,) and abs(float(prior.mean())) < 1e-5
+    # add-one counts: id 7 seen 3x -> 4, ids 5 and 9 once -> 2, padding id 0 (weight 0) -> 1
+    assert np.argmax(prior) == 7
+    np.testing.assert_allclose(prior[7] - prior[5], np.log(2.0), atol=1e-6)
+    np.testing.assert_allclose(prior[5] - prior[0], np.log(2.0), atol=1e-6)
+    assert prior[9] == prior[5]
+
+
 def test_pretrain_cli_user_errors(workdir, tmp_path):
     res = subprocess.run([sys.executable, "-m", "albert_edge.pretrain", "--train-files",
                           str(tmp_path / "nothing-*"), "--output-dir", str(tmp_path / "o")],
