@@ -117,8 +117,8 @@ def unigram_log_prior(files: Sequence[str], opts: PretrainOptions, vocab_size: i
     Why: from random init the first thing MLM learns is token frequency (loss 10 -> ~6.7 on our
     corpus mix), and until it has, every gradient says "predict frequent tokens" at every position.
     Starting the output bias at the frequencies begins training at that loss (measured: the mean
-    MLM loss over the first logged 20-25 steps was 9.66 without it, 6.77 with it), so the encoder's gradients are about
-    context from the first step. It does not by itself keep post-LN ALBERT from collapsing under
+    MLM loss over the first logged 20-25 steps was 9.66 without it, 6.77 with it), so the encoder's
+    gradients are about context from the first step. It does not by itself keep post-LN ALBERT from collapsing under
     large AdamW steps (see MODEL_CARD.md: use LAMB, albert_zh's pretraining optimizer).
     """
     import tensorflow as tf  # noqa: PLC0415
