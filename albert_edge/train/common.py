@@ -80,6 +80,13 @@ def make_strategy(name: str = "default", devices: Sequence[str] | None = None,
     raise TrainingError(f"unknown strategy {name!r}; choose one of {STRATEGIES}")
 
 
+def sum_over_replicas(strategy, per_replica: dict) -> dict:
+    """{name: per-replica value} → {name: sum over replicas} (call inside a ``tf.function``)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
+
+
 def expand_files(patterns: Sequence[str] | str, what: str) -> list[str]:
     """Glob patterns (comma-separated or a list) → sorted files; an empty match is an error."""
     if isinstance(patterns, str):

@@ -40,7 +40,7 @@ import numpy as np
 from albert_edge.train.common import (JsonlLog, RunOptions, StepTimer, TrainingError, configure_runtime,
                                       run_window,
                                       current_lr,
-                                      make_strategy, write_text_atomic)
+                                      make_strategy, sum_over_replicas, write_text_atomic)
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +273,7 @@ class Finetuner:
     # ------------------------------------------------------------------ steps
     def build_train_step(self):
         tf = self.tf
-        from albert_edge.train.optimization import clip_gradients  # noqa: PLC0415
+        from albert_edge.train.optimization import apply_global_gradients  # noqa: PLC0415
 
         model, optimizer, opts, global_batch = self.model, self.optimizer, self.opts, self.opts.batch_size
 
@@ -285,14 +285,7 @@ class Finetuner:
                 xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch["label"],
                                                                       logits=logits)
                 loss = tf.reduce_sum(xent) / float(global_batch)
-            variables = model.trainable_variables
-            grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
-                     for g in tape.gradient(loss, variables)]
-            ctx = tf.distribute.get_replica_context()
-            if ctx is not None and ctx.num_replicas_in_sync > 1:
-                grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
-            grads, _ = clip_gradients(grads, opts.clip_norm)
-            optimizer.apply_gradients(zip(grads, variables), skip_gradients_aggregation=True)
+            apply_global_gradients(optimizer, tape, loss, model.trainable_variables, opts.clip_norm)
             correct = tf.reduce_sum(tf.cast(tf.equal(
                 tf.argmax(logits, -1, output_type=tf.int32), batch["label"]), tf.float32))
             return {"loss_sum": tf.reduce_sum(xent), "correct": correct,
@@ -302,8 +295,7 @@ class Finetuner:
         def train_step(batch):
             per_replica = self.strategy.run(step_fn, args=(batch,))
             self.step.assign_add(1)
-            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                    for k, v in per_replica.items()}
+            return sum_over_replicas(self.strategy, per_replica)
 
         return train_step
 

@@ -171,3 +171,21 @@ def clip_gradients(grads: Iterable, clip_norm: float | None) -> tuple[list, tf.T
         return grads, tf.linalg.global_norm(grads)
     clipped, norm = tf.clip_by_global_norm(grads, clip_norm)
     return clipped, norm
+
+
+def apply_global_gradients(optimizer, tape, loss, variables, clip_norm: float | None) -> tf.Tensor:
+    """Inside a replica: gradients → sum over replicas → clip by the global norm → apply once.
+
+    Summing explicitly before clipping is what makes N replicas of batch B/N train exactly like one
+    device with batch B (the loss must already be divided by the *global* batch). Returns the norm
+    before clipping.
+    """
+    grads = tape.gradient(loss, variables)
+    ctx = tf.distribute.get_replica_context()
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM,
+                               [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                                for g in grads])
+    grads, norm = clip_gradients(grads, clip_norm)
+    optimizer.apply_gradients(zip(grads, variables), skip_gradients_aggregation=True)
+    return norm

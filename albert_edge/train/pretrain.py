@@ -29,7 +29,7 @@ import numpy as np
 from albert_edge.train.common import (JsonlLog, RunOptions, StepTimer, TrainingError, configure_runtime,
                                       run_window,
                                       current_lr,
-                                      expand_files, make_strategy, prune_tf1_checkpoints,
+                                      expand_files, make_strategy, prune_tf1_checkpoints, sum_over_replicas,
                                       write_text_atomic)
 
 logger = logging.getLogger(__name__)
@@ -118,8 +118,8 @@ def unigram_log_prior(files: Sequence[str], opts: PretrainOptions, vocab_size: i
     corpus mix), and until it has, every gradient says "predict frequent tokens" at every position.
     Starting the output bias at the frequencies begins training at that loss (measured: the mean
     MLM loss over the first logged 20-25 steps was 9.66 without it, 6.77 with it), so the encoder's
-    gradients are about context from the first step. It does not by itself keep post-LN ALBERT from collapsing under
-    large AdamW steps (see MODEL_CARD.md: use LAMB, albert_zh's pretraining optimizer).
+    gradients are about context from the first step. It does not by itself keep post-LN ALBERT from
+    collapsing under large AdamW steps (see MODEL_CARD.md: use LAMB, albert_zh's pretraining optimizer).
     """
     import tensorflow as tf  # noqa: PLC0415
 
@@ -221,7 +221,7 @@ class Pretrainer:
 
     def build_train_step(self):
         tf = self.tf
-        from albert_edge.train.optimization import clip_gradients  # noqa: PLC0415
+        from albert_edge.train.optimization import apply_global_gradients  # noqa: PLC0415
 
         model, optimizer, opts = self.model, self.optimizer, self.opts
 
@@ -231,14 +231,8 @@ class Pretrainer:
             with tf.GradientTape() as tape:
                 outputs = model(self._features(batch), training=True)
                 loss, sums = pretraining_losses(outputs, batch, denoms)
-            variables = model.trainable_variables
-            grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
-                     for g in tape.gradient(loss, variables)]
-            ctx = tf.distribute.get_replica_context()
-            if ctx is not None and ctx.num_replicas_in_sync > 1:
-                grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
-            grads, norm = clip_gradients(grads, opts.clip_norm)
-            optimizer.apply_gradients(zip(grads, variables), skip_gradients_aggregation=True)
+            norm = apply_global_gradients(optimizer, tape, loss, model.trainable_variables,
+                                          opts.clip_norm)
             sums["grad_norm"] = norm / float(self.replicas)  # summed over replicas below
             return sums
 
@@ -249,8 +243,7 @@ class Pretrainer:
         def train_step(iterator):
             per_replica = self.strategy.run(step_fn, args=(next(iterator),))
             self.step.assign_add(1)
-            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                    for k, v in per_replica.items()}
+            return sum_over_replicas(self.strategy, per_replica)
 
         return train_step
 
@@ -267,9 +260,7 @@ class Pretrainer:
 
         @tf.function
         def eval_step(batch):
-            per_replica = self.strategy.run(step_fn, args=(batch,))
-            return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                    for k, v in per_replica.items()}
+            return sum_over_replicas(self.strategy, self.strategy.run(step_fn, args=(batch,)))
 
         return eval_step
 
@@ -302,7 +293,7 @@ class Pretrainer:
         elif self.opts.unigram_output_bias:
             bias = unigram_log_prior(self.train_files, self.opts, self.config.vocab_size)
             self.model.mlm.output_bias.assign(bias)
-            logger.info("MLM output bias set to the log unigram prior of %d training records",
+            logger.info("MLM output bias set to the log unigram prior of (up to) %d training records",
                         self.opts.unigram_records)
         return 0
 
