@@ -347,8 +347,11 @@ def _is_bookkeeping(name: str) -> bool:
 # ------------------------------------------------------------------------------------------------
 # Writing
 def save_tf1_checkpoint(model, prefix: str | os.PathLike, layout: Optional[str] = None,
-                        extra: Optional[Mapping[str, np.ndarray]] = None) -> str:
+                        extra: Optional[Mapping[str, np.ndarray]] = None, heads: bool = True) -> str:
     """Write the model's weights as a TF1 checkpoint in `layout` (default: the config's).
+
+    heads=False writes the encoder only (no MLM / SOP / classifier): a starting point that every
+    task's head, and the MLM head's own initialisation, can be put on.
 
     Files appear under their final names only once complete (written beside, then renamed), and a
     `checkpoint` state file names the prefix so `tf.train.latest_checkpoint(folder)` finds it.
@@ -359,7 +362,8 @@ def save_tf1_checkpoint(model, prefix: str | os.PathLike, layout: Optional[str] 
         raise ValueError(f"TF1 layout must be 'brightmart' or 'google', got {layout!r}")
     if layout != model.config.layout:
         raise CheckpointError(f"a {model.config.layout}-structured model cannot be written in the {layout} layout")
-    tensors = {layout_name(c, layout): v.numpy() for c, v in model.weight_map().items()}
+    tensors = {layout_name(c, layout): v.numpy() for c, v in model.weight_map().items()
+               if heads or not c.startswith(HEAD_PREFIXES)}
     tensors.update(extra or {})
     prefix = Path(prefix)
     folder, stem = prefix.parent, prefix.name

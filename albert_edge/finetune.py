@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-train-examples", type=int, default=None, help="seeded subsample")
     p.add_argument("--swap-pairs", action="store_true",
                    help="pairs task: also train on every pair with its sentences swapped")
+    p.add_argument("--transitive-pairs", action="store_true",
+                   help="pairs task with labels 0/1: also train on pairs implied by transitivity "
+                        "(a~b, b~c => a~c; a~b, b!~c => a!~c), matching sentences by exact text")
     p.add_argument("--eval-every-steps", type=int, default=None,
                    help="also evaluate (and keep the best) every N steps")
     p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)

@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-files", required=True, nargs="+", help="TFRecord files or globs")
     p.add_argument("--eval-files", nargs="+", default=None, help="held-out TFRecords (MLM/SOP accuracy)")
     p.add_argument("--output-dir", required=True)
-    p.add_argument("--config", default=d.config, help="preset (tiny, small, base, …) or albert_config json")
+    p.add_argument("--config", default=d.config,
+                   help="preset (tiny, small, base, …) or albert_config json (default: the "
+                        "--init-checkpoint's albert_config.json, else tiny)")
     p.add_argument("--init-checkpoint", default=None,
                    help="start from an albert_zh checkpoint (domain-adaptive pretraining)")
     p.add_argument("--max-seq-len", type=int, default=d.max_seq_len)

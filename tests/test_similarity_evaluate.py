@@ -50,8 +50,21 @@ def test_evaluate_cli_last_line_is_json_and_matches_the_library(exported, tmp_pa
     assert proc.returncode == 0, proc.stderr
     last = json.loads(proc.stdout.strip().splitlines()[-1])
     assert last["n"] == 50 and last == {k: v for k, v in evaluate(str(int8), str(VALID), limit=50).items()
-                                        if k in ("accuracy", "n")}
+                                        if k != "per_label"}
+    lo, hi = last["accuracy_ci95"]
+    assert lo < last["accuracy"] < hi and hi - lo > 0.15        # 50 pairs: an interval of ±~13 points
     bad = tmp_path / "bad.tsv"
     bad.write_text("一\t二\t1\n三\t四\tmaybe\n")
     proc = _run("albert_edge.evaluate", "--model", str(int8), "--data", str(bad))
     assert proc.returncode == 2 and f"{bad}:2" in proc.stderr and "maybe" in proc.stderr
+
+
+def test_wilson_interval_matches_the_closed_form_and_narrows_with_n():
+    from albert_edge.evaluate import wilson_interval
+
+    assert wilson_interval(50, 100) == (0.4038, 0.5962)          # textbook value for 50 / 100
+    assert wilson_interval(1475, 2000) == pytest.approx((0.7178, 0.7563), abs=1e-4)
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and 0.27 < hi < 0.28                        # never below 0, unlike p ± 1.96·se
+    with pytest.raises(ValueError):
+        wilson_interval(0, 0)

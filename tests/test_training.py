@@ -290,8 +290,8 @@ def test_finetune_label_outside_label_set_names_file_and_line(workdir, pair_file
 
 
 def test_swap_pairs_doubles_pair_data_and_refuses_other_tasks(workdir, pair_files):
+    from albert_edge.data.pair_augment import swapped_pairs
     from albert_edge.data.tasks import read_examples
-    from albert_edge.train.finetune import swapped_pairs
 
     train, _ = pair_files
     examples = read_examples(train, "pairs")
@@ -309,6 +309,105 @@ def test_swap_pairs_doubles_pair_data_and_refuses_other_tasks(workdir, pair_file
     with pytest.raises(TrainingError, match="--swap-pairs needs --task pairs"):
         _ft(task="single", train_files=[str(single)], swap_pairs=True, batch_size=1,
             output_dir=str(workdir / "sw2"), config=str(workdir / "mini.json"))
+
+
+def test_transitive_pairs_follow_same_and_different_across_shared_sentences(workdir):
+    from albert_edge.data.pair_augment import transitive_pairs
+    from albert_edge.data.tasks import DataError, read_examples
+
+    rows = ["怎么买车\t如何买车\t1",        # A ≡ B
+            "如何买车\t买车的方法\t1",      # B ≡ C      => A ≡ C (new)
+            "买车的方法\t怎么卖车\t0",      # C ≢ D      => A ≢ D, B ≢ D (new)
+            "今天天气\t明天天气\t0",        # unrelated negative: nothing new
+            "苹果好吃\t香蕉好吃\t1",        # E ≡ F
+            "香蕉好吃\t梨好吃\t1",          # F ≡ G, but ...
+            "苹果好吃\t梨好吃\t0"]          # ... E ≢ G: contradictory cluster, nothing derived
+    examples = read_examples(_pairs(workdir / "trans.tsv", rows), "pairs")
+    derived, stats = transitive_pairs(examples)
+    got = {(frozenset((e.text_a, e.text_b)), e.label) for e in derived}
+    assert got == {(frozenset(("怎么买车", "买车的方法")), "1"),
+                   (frozenset(("怎么买车", "怎么卖车")), "0"),
+                   (frozenset(("如何买车", "怎么卖车")), "0")}
+    assert stats == {"positive": 1, "negative": 2, "contradicted_clusters": 1}
+    assert all("trans.tsv:" in e.where for e in derived)
+    capped, _ = transitive_pairs(examples, max_per_edge=1)
+    assert sum(e.label == "0" for e in capped) == 1
+    tuner = _ft(task="pairs", train_files=[str(workdir / "trans.tsv")], transitive_pairs=True,
+                swap_pairs=True, batch_size=2, output_dir=str(workdir / "tr"), config=str(workdir / "mini.json"))
+    assert len(tuner.train_data) == 2 * (len(rows) + 3)       # derived pairs are swapped too
+    three = read_examples(_pairs(workdir / "three.tsv", ["甲\t乙\t2", "乙\t丙\t1"]), "pairs")
+    with pytest.raises(DataError, match="binary labels"):
+        transitive_pairs(three)
+
+
+def test_ppmi_svd_embeddings_put_interchangeable_tokens_together():
+    from albert_edge.train import embedding_init as ei
+
+    # tokens 0/1 occur in the same contexts (2..5), tokens 6/7 in others (8..11)
+    rng = np.random.default_rng(0)
+    lines = []
+    for _ in range(400):
+        group = rng.integers(2)
+        word = rng.choice([0, 1]) if group == 0 else rng.choice([6, 7])
+        ctx = rng.choice([2, 3, 4, 5] if group == 0 else [8, 9, 10, 11], size=4)
+        lines.append([ctx[0], ctx[1], word, ctx[2], ctx[3]])
+    ids = np.concatenate(lines).astype(np.int32)
+    line_of = np.repeat(np.arange(len(lines)), 5).astype(np.int32)
+    counts = ei.cooccurrence(ids, line_of, 12, window=2)
+    assert np.allclose(counts, counts.T)
+    # pairs never cross a line: a line's last and the next line's first token are 4 apart
+    assert counts.sum() == pytest.approx(len(lines) * 2 * (4 * 1.0 + 3 * 0.5))
+    matrix = ei.ppmi(counts)
+    assert (matrix >= 0).all() and matrix[0, 6] == 0.0
+    vectors = ei.embedding_vectors(matrix, dim=4, scale=0.02, power_iterations=4, seed=0)
+    assert vectors.shape == (12, 4)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 0.02 * 2.0, rtol=1e-4)
+    assert ei.nearest(vectors, 0, k=1)[0] == 1 and ei.nearest(vectors, 6, k=1)[0] == 7
+    u, s = ei.randomized_svd(matrix, 3, seed=1)
+    assert np.allclose(s, np.linalg.svd(matrix, compute_uv=False)[:3], rtol=1e-3)
+
+
+def test_embedding_init_cli_writes_a_checkpoint_finetune_starts_from(workdir, pair_files, tmp_path):
+    from albert_edge import checkpoint
+    from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer
+
+    out = tmp_path / "emb"
+    res = subprocess.run([sys.executable, "-m", "albert_edge.embedding_init", "--corpus",
+                          str(workdir / "corpus.txt"), "--output-dir", str(out), "--config",
+                          str(workdir / "mini.json"), "--min-count", "3", "--no-progress"],
+                         capture_output=True, text=True, env=ENV, timeout=300)
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((out / "embedding_init.json").read_text(encoding="utf-8"))
+    assert summary["kept_tokens"] > 50 and summary["embedding_size"] == MINI["embedding_size"]
+    values = checkpoint.read_tf1_variables(checkpoint.find_tf1_checkpoint(out))
+    table = values["bert/embeddings/word_embeddings"]
+    assert not [n for n in values if n.startswith("cls/")]      # encoder only: heads start fresh
+    vocab = FullTokenizer(DEFAULT_VOCAB).vocab
+    seen, unseen = table[vocab["车"]], table[vocab["[unused1]"]]
+    assert np.linalg.norm(seen) == pytest.approx(0.02 * np.sqrt(MINI["embedding_size"]), rel=1e-3)
+    assert np.linalg.norm(unseen) != pytest.approx(np.linalg.norm(seen), rel=1e-3)  # random row kept
+    train, _ = pair_files
+    tuner = _ft(task="pairs", train_files=[str(train)], init_checkpoint=str(out), batch_size=4,
+                output_dir=str(tmp_path / "ft"))
+    tuner.restore_or_init()
+    got = tuner.model.weight_map()["embeddings/word_embeddings"].numpy()
+    assert np.array_equal(got, table)
+    # pretraining from it: the checkpoint has no MLM head, so the output bias still starts at the prior
+    from albert_edge.train.pretrain import PretrainOptions, Pretrainer, unigram_log_prior
+    opts = PretrainOptions(train_files=[str(workdir / "data" / "train-*")], output_dir=str(tmp_path / "pt"),
+                           init_checkpoint=str(out), max_seq_len=SEQ, max_predictions_per_seq=PREDS,
+                           batch_size=8, progress=False)
+    trainer = Pretrainer(opts)
+    trainer.restore_or_init()
+    assert np.array_equal(trainer.model.weight_map()["embeddings/word_embeddings"].numpy(), table)
+    prior = unigram_log_prior(trainer.train_files, opts, MINI["vocab_size"])
+    assert np.allclose(trainer.model.mlm.output_bias.numpy(), prior) and prior.std() > 0.1
+    bad = subprocess.run([sys.executable, "-m", "albert_edge.embedding_init", "--corpus",
+                          str(tmp_path / "missing.txt"), "--output-dir", str(tmp_path / "x"),
+                          "--config", str(workdir / "mini.json")],
+                         capture_output=True, text=True, env=ENV, timeout=120)
+    assert bad.returncode == 2 and "missing.txt" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_bucketed_order_is_a_permutation_of_similar_length_batches():

@@ -71,6 +71,7 @@ class FinetuneOptions(RunOptions):
     dropout: float = 0.1
     max_train_examples: int | None = None
     swap_pairs: bool = False             # pairs task: also train on (b, a) — the relation is symmetric
+    transitive_pairs: bool = False       # pairs task: also train on pairs implied by a≡b≡c / a≡b≢c
     eval_every_steps: int | None = None
     eval_batch_size: int = 128
     save_every: int = 200
@@ -93,13 +94,6 @@ def resolve_labels(labels: Sequence[str] | str | None, examples) -> list[str]:
             return found
         return [s.strip() for s in str(labels).split(",") if s.strip()]
     return [str(x) for x in labels]
-
-
-def swapped_pairs(examples) -> list:
-    """(b, a, label) for every (a, b, label): doubles a symmetric-relation set (paraphrase, same
-    question), so the classifier cannot lean on which sentence comes first."""
-    return [dataclasses.replace(ex, text_a=ex.text_b, text_b=ex.text_a, where=f"{ex.where} (swapped)")
-            for ex in examples if ex.text_b is not None]
 
 
 @dataclasses.dataclass
@@ -199,13 +193,11 @@ class Finetuner:
             rng = np.random.default_rng(opts.seed)
             keep = np.sort(rng.choice(len(train_examples), opts.max_train_examples, replace=False))
             train_examples = [train_examples[i] for i in keep]
-        if opts.swap_pairs:
-            if opts.task != "pairs":
-                raise TrainingError(f"--swap-pairs needs --task pairs (got {opts.task!r}): only a "
-                                    "symmetric pair relation survives swapping its sentences")
-            train_examples = train_examples + swapped_pairs(train_examples)
+        train_examples = self._augment(train_examples)
         self.label_list = resolve_labels(opts.labels, train_examples)
-        self.config = self._resolve_config()
+        from albert_edge.train.pretrain import resolve_config  # noqa: PLC0415
+
+        self.config = resolve_config(opts.config, opts.init_checkpoint)
         if opts.max_seq_len > self.config.max_position_embeddings:
             raise TrainingError(f"--max-seq-len {opts.max_seq_len} exceeds the config's "
                                 f"max_position_embeddings {self.config.max_position_embeddings}")
@@ -256,19 +248,25 @@ class Finetuner:
         self._train_step = None
         self._predict = None
 
-    def _resolve_config(self):
-        from albert_edge.train.pretrain import load_config  # noqa: PLC0415
+    def _augment(self, examples: list) -> list:
+        """--transitive-pairs, then --swap-pairs (so derived pairs are swapped too)."""
+        from albert_edge.data import pair_augment  # noqa: PLC0415
+        from albert_edge.data.tasks import DataError  # noqa: PLC0415
 
-        if self.opts.config:
-            return load_config(self.opts.config)
-        init = self.opts.init_checkpoint
-        if init:
-            folder = Path(init) if Path(init).is_dir() else Path(init).parent
-            for name in ("albert_config.json", "albert_config_tiny.json", "config.json"):
-                if (folder / name).is_file():
-                    logger.info("config from %s", folder / name)
-                    return load_config(folder / name)
-        return load_config("tiny")
+        for flag, on in (("--transitive-pairs", self.opts.transitive_pairs),
+                         ("--swap-pairs", self.opts.swap_pairs)):
+            if on and self.opts.task != "pairs":
+                raise TrainingError(f"{flag} needs --task pairs (got {self.opts.task!r}): only a "
+                                    "same-meaning pair relation is symmetric and transitive")
+        if self.opts.transitive_pairs:
+            try:
+                derived, _ = pair_augment.transitive_pairs(examples)
+            except DataError as err:
+                raise TrainingError(f"--transitive-pairs: {err}") from None
+            examples = examples + derived
+        if self.opts.swap_pairs:
+            examples = examples + pair_augment.swapped_pairs(examples)
+        return examples
 
     # ------------------------------------------------------------------ steps
     def build_train_step(self):
@@ -324,7 +322,10 @@ class Finetuner:
         logp = logits - logits.max(-1, keepdims=True)
         logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
         pred = logits.argmax(-1)
+        from albert_edge.evaluate import wilson_interval  # noqa: PLC0415
+
         result = {"eval_accuracy": float((pred == labels).mean()),
+                  "eval_accuracy_ci95": list(wilson_interval(int((pred == labels).sum()), len(labels))),
                   "eval_loss": float(-logp[np.arange(len(labels)), labels].mean()),
                   "eval_examples": int(len(labels))}
         if len(self.label_list) == 2:  # similarity tasks: F1 of the positive class too

@@ -43,7 +43,7 @@ class PretrainOptions(RunOptions):
 
     train_files: Sequence[str] | str = ()
     output_dir: str = ""
-    config: str = "tiny"                 # preset name or albert_config json path
+    config: str | None = None            # preset / json; default: the init checkpoint's, else tiny
     eval_files: Sequence[str] | str | None = None
     init_checkpoint: str | None = None
     max_seq_len: int = 128
@@ -78,6 +78,23 @@ def load_config(config: Any):
         return AlbertConfig.from_json_file(config)
     except ConfigError as err:
         raise TrainingError(str(err)) from None
+
+
+def resolve_config(config: Any, init_checkpoint: str | None):
+    """``config`` if given; else the config json beside ``init_checkpoint``; else the tiny preset.
+
+    Why: a checkpoint's own config is the only one its variables fit, so starting from one should
+    not need it spelled out again (a fine-tuned or embedding-initialised model carries its own).
+    """
+    if config:
+        return load_config(config)
+    if init_checkpoint:
+        folder = Path(init_checkpoint) if Path(init_checkpoint).is_dir() else Path(init_checkpoint).parent
+        for name in ("albert_config.json", "albert_config_tiny.json", "config.json"):
+            if (folder / name).is_file():
+                logger.info("config from %s", folder / name)
+                return load_config(folder / name)
+    return load_config("tiny")
 
 
 def make_dataset(files: Sequence[str], opts: PretrainOptions, batch_size: int, training: bool,
@@ -185,7 +202,7 @@ class Pretrainer:
         self.tf = tf
         self.train_files = expand_files(opts.train_files, "training")
         self.eval_files = expand_files(opts.eval_files, "eval") if opts.eval_files else None
-        self.config = load_config(opts.config)
+        self.config = resolve_config(opts.config, opts.init_checkpoint)
         self.out = Path(opts.output_dir)
         self.out.mkdir(parents=True, exist_ok=True)
         self.strategy = make_strategy(opts.strategy, opts.devices, opts.tpu)
@@ -290,7 +307,8 @@ class Pretrainer:
             except (checkpoint.CheckpointError, FileNotFoundError) as err:
                 raise TrainingError(f"--init-checkpoint: {err}") from None
             logger.info("initialised from %s: %s", self.opts.init_checkpoint, report)
-        elif self.opts.unigram_output_bias:
+        if self.opts.unigram_output_bias and (not self.opts.init_checkpoint
+                                              or "mlm/output_bias" in report.missing_heads):
             bias = unigram_log_prior(self.train_files, self.opts, self.config.vocab_size)
             self.model.mlm.output_bias.assign(bias)
             logger.info("MLM output bias set to the log unigram prior of (up to) %d training records",
