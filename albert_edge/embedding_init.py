@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=d.alpha, help="context-distribution smoothing power")
     p.add_argument("--max-tokens", type=int, default=d.max_tokens,
                    help="read at most this many tokens (memory: about 10 bytes per token)")
+    p.add_argument("--max-kept", type=int, default=d.max_kept,
+                   help="factorise at most this many (the most frequent) tokens; memory ~24·N² bytes")
     p.add_argument("--power-iterations", type=int, default=d.power_iterations)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-progress", dest="progress", action="store_false")

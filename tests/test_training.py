@@ -382,6 +382,12 @@ def test_embedding_init_cli_writes_a_checkpoint_finetune_starts_from(workdir, pa
     values = checkpoint.read_tf1_variables(checkpoint.find_tf1_checkpoint(out))
     table = values["bert/embeddings/word_embeddings"]
     assert not [n for n in values if n.startswith("cls/")]      # encoder only: heads start fresh
+    capped = subprocess.run([sys.executable, "-m", "albert_edge.embedding_init", "--corpus",
+                             str(workdir / "corpus.txt"), "--output-dir", str(tmp_path / "capped"),
+                             "--config", str(workdir / "mini.json"), "--max-kept", "40", "--no-progress"],
+                            capture_output=True, text=True, env=ENV, timeout=300)
+    assert capped.returncode == 0, capped.stderr
+    assert json.loads((tmp_path / "capped" / "embedding_init.json").read_text())["kept_tokens"] == 40
     vocab = FullTokenizer(DEFAULT_VOCAB).vocab
     seen, unseen = table[vocab["车"]], table[vocab["[unused1]"]]
     assert np.linalg.norm(seen) == pytest.approx(0.02 * np.sqrt(MINI["embedding_size"]), rel=1e-3)

@@ -52,6 +52,7 @@ class EmbeddingInitOptions:
     min_count: int = 5           # rarer tokens keep their random initialisation
     alpha: float = 0.75          # context-distribution smoothing (word2vec's negative-sampling power)
     max_tokens: int = 50_000_000 # corpus prefix used (memory: ~10 bytes per token)
+    max_kept: int = 12_000       # most frequent tokens factorised (memory: ~24·max_kept² bytes)
     power_iterations: int = 6
     seed: int = 12345
     progress: bool = True
@@ -164,8 +165,8 @@ def build_embedding_init(opts: EmbeddingInitOptions) -> dict:
         raise TrainingError("--corpus is required")
     if not opts.output_dir:
         raise TrainingError("--output-dir is required")
-    if opts.window < 1 or opts.min_count < 1 or opts.max_tokens < 2:
-        raise TrainingError("--window and --min-count must be >= 1, --max-tokens >= 2")
+    if opts.window < 1 or opts.min_count < 1 or opts.max_tokens < 2 or opts.max_kept < 2:
+        raise TrainingError("--window and --min-count must be >= 1, --max-tokens and --max-kept >= 2")
     config = load_config(opts.config)
     tokenizer = FullTokenizer(opts.vocab_file or DEFAULT_VOCAB, opts.do_lower_case)
     if len(tokenizer.vocab) != config.vocab_size:
@@ -181,6 +182,8 @@ def build_embedding_init(opts: EmbeddingInitOptions) -> dict:
     kept_mask = freq >= opts.min_count
     kept_mask[special] = False
     kept = np.flatnonzero(kept_mask)
+    if len(kept) > opts.max_kept:
+        kept = np.sort(kept[np.argsort(-freq[kept], kind="stable")[:opts.max_kept]])
     if len(kept) < 2:
         raise TrainingError(f"only {len(kept)} tokens occur >= {opts.min_count} times: use a bigger "
                             "corpus or a lower --min-count")
