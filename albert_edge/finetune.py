@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transitive-pairs", action="store_true",
                    help="pairs task with labels 0/1: also train on pairs implied by transitivity "
                         "(a~b, b~c => a~c; a~b, b!~c => a!~c), matching sentences by exact text")
+    p.add_argument("--ema-decay", type=float, default=d.ema_decay,
+                   help="> 0 (e.g. 0.999): keep an exponential moving average of the weights; it is "
+                        "what is evaluated, kept as best and written (the raw accuracy is logged beside)")
     p.add_argument("--eval-every-steps", type=int, default=None,
                    help="also evaluate (and keep the best) every N steps")
     p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)

@@ -433,3 +433,36 @@ def test_bias_calibration_picks_the_accuracy_maximising_shift():
     delta, before, after = best_shift(margins, np.array([0, 0, 1, 1, 1]))
     assert before == pytest.approx(0.6) and after == 1.0 and -2.0 + delta < 0 < -1.5 + delta
     assert best_shift(np.array([-1.0, 1.0]), np.array([0, 1]))[0] == 0.0   # already right: no shift
+
+
+def test_ema_weights_are_what_is_evaluated_kept_and_resumed(workdir, pair_files, tmp_path):
+    from albert_edge import checkpoint
+
+    train, valid = pair_files
+    common = dict(task="pairs", train_files=[str(train)], config=str(workdir / "mini.json"), batch_size=16,
+                  epochs=2, ema_decay=0.9)
+    tuner = _ft(output_dir=str(tmp_path / "ema"), eval_file=str(valid), **common)
+    tuner.run()
+    raw = [w.numpy() for w in tuner.model.trainable_variables]
+    shadows = [s.numpy() for s in tuner.ema]
+    assert max(float(np.abs(r - s).max()) for r, s in zip(raw, shadows)) > 1e-4   # an average, not a copy
+    evals = [r for r in map(json.loads, (tmp_path / "ema" / "train_log.jsonl").read_text().splitlines())
+             if r["kind"] == "eval"]
+    assert evals and all("raw_eval_accuracy" in r for r in evals)
+    # the last evaluation scored the averaged weights: re-scoring them gives the logged accuracy
+    with tuner.averaged_weights():
+        assert tuner.evaluate()["eval_accuracy"] == pytest.approx(evals[-1]["eval_accuracy"])
+    assert all(np.array_equal(w.numpy(), r) for w, r in zip(tuner.model.trainable_variables, raw))
+    # without an eval set the written model is the average
+    plain = _ft(output_dir=str(tmp_path / "ema_noeval"), **common)
+    plain.run()
+    saved = checkpoint.read_tf1_variables(checkpoint.find_tf1_checkpoint(tmp_path / "ema_noeval"))
+    table = plain.model.weight_map()["embeddings/word_embeddings"]
+    index = [i for i, w in enumerate(plain.model.trainable_variables) if w is table][0]
+    assert np.array_equal(saved["bert/embeddings/word_embeddings"], plain.ema[index].numpy())
+    # resume restores the shadows with the rest of the training state
+    again = _ft(output_dir=str(tmp_path / "ema_noeval"), **common)
+    again.restore_or_init()
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(again.ema, plain.ema))
+    with pytest.raises(TrainingError, match="--ema-decay"):
+        _ft(output_dir=str(tmp_path / "bad"), **{**common, "ema_decay": 1.0})

@@ -25,6 +25,7 @@ Re-running the same command resumes from ``state/`` at the step it holds, with t
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -72,6 +73,7 @@ class FinetuneOptions(RunOptions):
     max_train_examples: int | None = None
     swap_pairs: bool = False             # pairs task: also train on (b, a) — the relation is symmetric
     transitive_pairs: bool = False       # pairs task: also train on pairs implied by a≡b≡c / a≡b≢c
+    ema_decay: float = 0.0               # > 0: evaluate, keep and ship a moving average of the weights
     eval_every_steps: int | None = None
     eval_batch_size: int = 128
     save_every: int = 200
@@ -182,6 +184,8 @@ class Finetuner:
             raise TrainingError("--train-files is required")
         if opts.batch_size < 1 or opts.epochs <= 0 or opts.max_seq_len < 4:
             raise TrainingError("--batch-size must be >= 1, --epochs > 0, --max-seq-len >= 4")
+        if not 0.0 <= opts.ema_decay < 1.0:
+            raise TrainingError(f"--ema-decay must be in [0, 1) (0 = off), got {opts.ema_decay}")
         self.opts = opts
         self.out = Path(opts.output_dir)
         try:
@@ -241,8 +245,12 @@ class Finetuner:
             self.optimizer.build(self.model.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
             self.best = tf.Variable(-1.0, dtype=tf.float32, trainable=False, name="best_accuracy")
+            # Polyak averaging: one shadow per weight, [same shapes]; resumed with the rest of the state
+            self.ema = [tf.Variable(v.read_value(), trainable=False, name=f"ema_{i}")
+                        for i, v in enumerate(self.model.trainable_variables)] if opts.ema_decay > 0 else []
+        extra = {"ema": self.ema} if self.ema else {}
         self.state = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                                         step=self.step, best=self.best)
+                                         step=self.step, best=self.best, **extra)
         self.manager = tf.train.CheckpointManager(self.state, str(self.out / "state"), max_to_keep=2)
         self.log = JsonlLog(self.out / "train_log.jsonl")
         self._train_step = None
@@ -293,6 +301,13 @@ class Finetuner:
         def train_step(batch):
             per_replica = self.strategy.run(step_fn, args=(batch,))
             self.step.assign_add(1)
+            if self.ema:
+                # decay ramps up as (1 + n) / (10 + n), as tf.train.ExponentialMovingAverage's
+                # num_updates does, so that the first steps do not average in the random init
+                n = tf.cast(self.step, tf.float32)
+                decay = tf.minimum(opts.ema_decay, (1.0 + n) / (10.0 + n))
+                for shadow, weight in zip(self.ema, model.trainable_variables):
+                    shadow.assign(decay * shadow + (1.0 - decay) * weight)
             return sum_over_replicas(self.strategy, per_replica)
 
         return train_step
@@ -335,6 +350,32 @@ class Finetuner:
             result["eval_f1"] = 2 * p * r / max(p + r, 1e-9)
         return result
 
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """Inside the block the model holds the moving-average weights (no-op without --ema-decay)."""
+        if not self.ema:
+            yield
+            return
+        weights = self.model.trainable_variables
+        raw = [w.numpy() for w in weights]
+        for w, shadow in zip(weights, self.ema):
+            w.assign(shadow.read_value())
+        try:
+            yield
+        finally:
+            for w, value in zip(weights, raw):
+                w.assign(value)
+
+    def evaluate_and_keep(self, step: int) -> dict:
+        """Evaluate (the averaged weights when there are any, the raw ones beside) and keep the best."""
+        raw = self.evaluate() if self.ema else {}
+        with self.averaged_weights():
+            result = self.evaluate()
+            if raw:
+                result["raw_eval_accuracy"] = raw["eval_accuracy"]
+            self._maybe_keep_best(result, step)
+        return result
+
     # ------------------------------------------------------------------ io
     def _save_weights(self, folder: Path) -> None:
         from albert_edge import checkpoint  # noqa: PLC0415
@@ -374,7 +415,8 @@ class Finetuner:
         """Copy the best weights (or the current ones without an eval set) to the output dir."""
         best = self.out / "best"
         if not (best / f"{FINAL_STEM}.index").is_file():
-            self._maybe_keep_best({}, step)
+            with self.averaged_weights():
+                self._maybe_keep_best({}, step)
         for item in best.iterdir():
             if item.name != "eval_results.json":
                 tmp = self.out / (item.name + ".tmp")
@@ -429,13 +471,12 @@ class Finetuner:
                 over_time = bool(opts.max_wall_seconds and time.time() - t_start > opts.max_wall_seconds)
                 if (end_of_epoch or step == self.total_steps or over_time
                         or (opts.eval_every_steps and step % opts.eval_every_steps == 0)):
-                    result = self.evaluate()
+                    result = self.evaluate_and_keep(step)
                     if result:
                         logger.info("step %d (epoch %.2f) eval: %s", step,
                                     step / self.steps_per_epoch, result)
                         self.log.write(kind="eval", step=step, epoch=step / self.steps_per_epoch,
                                        **result)
-                    self._maybe_keep_best(result, step)
                     self.manager.save(checkpoint_number=step)
                 elif step % opts.save_every == 0 or step == last:
                     self.manager.save(checkpoint_number=step)
