@@ -91,7 +91,7 @@ def transitive_pairs(examples: Sequence[Example], positive: str = "1", negative:
     for root, members in groups.items():
         if root in contradicted or len(members) < 3:
             continue
-        origin = f"positive cluster of {source_of(source, members)}"
+        origin = f"positive cluster of {_source_of(source, members)}"
         for a, b in itertools.combinations(members, 2):
             key = frozenset((a, b))
             if key not in seen:
@@ -122,7 +122,7 @@ def transitive_pairs(examples: Sequence[Example], positive: str = "1", negative:
     return derived, stats
 
 
-def source_of(source: Dict[frozenset, str], members: Sequence[str]) -> str:
+def _source_of(source: Dict[frozenset, str], members: Sequence[str]) -> str:
     """The file:line of one labelled pair inside a cluster (for error messages and provenance)."""
     for a, b in itertools.combinations(members, 2):
         where = source.get(frozenset((a, b)))

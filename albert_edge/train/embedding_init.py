@@ -225,13 +225,12 @@ def _with_progress(items: Iterator[Tuple[str, int]], opts: EmbeddingInitOptions)
 
 def _probe_neighbours(vectors, kept, compact, tokenizer, probes: str = "买问快男天") -> dict:
     """A human check that the vectors mean something: nearest tokens of a few common characters."""
-    inverse = {i: t for t, i in tokenizer.vocab.items()}
     out = {}
     for ch in probes:
         vid = tokenizer.vocab.get(ch)
         if vid is None or compact[vid] < 0:
             continue
-        out[ch] = "".join(inverse[int(kept[r])] for r in nearest(vectors, int(compact[vid])))
+        out[ch] = "".join(tokenizer.convert_ids_to_tokens(int(kept[r]) for r in nearest(vectors, int(compact[vid]))))
     return out
 
 

@@ -86,14 +86,19 @@ def resolve_config(config: Any, init_checkpoint: str | None):
     Why: a checkpoint's own config is the only one its variables fit, so starting from one should
     not need it spelled out again (a fine-tuned or embedding-initialised model carries its own).
     """
+    from albert_edge.checkpoint import config_for_checkpoint  # noqa: PLC0415
+    from albert_edge.config import ConfigError  # noqa: PLC0415
+
     if config:
         return load_config(config)
     if init_checkpoint:
-        folder = Path(init_checkpoint) if Path(init_checkpoint).is_dir() else Path(init_checkpoint).parent
-        for name in ("albert_config.json", "albert_config_tiny.json", "config.json"):
-            if (folder / name).is_file():
-                logger.info("config from %s", folder / name)
-                return load_config(folder / name)
+        try:
+            found = config_for_checkpoint(init_checkpoint)
+        except ConfigError as err:
+            raise TrainingError(f"--init-checkpoint: {err}") from None
+        if found is not None:
+            logger.info("config from beside %s", init_checkpoint)
+            return found
     return load_config("tiny")
 
 
@@ -299,6 +304,7 @@ class Pretrainer:
             step = int(self.step.numpy())
             logger.info("resumed from %s at step %d", latest, step)
             return step
+        bias_loaded = False
         if self.opts.init_checkpoint:
             from albert_edge import checkpoint  # noqa: PLC0415
 
@@ -307,8 +313,8 @@ class Pretrainer:
             except (checkpoint.CheckpointError, FileNotFoundError) as err:
                 raise TrainingError(f"--init-checkpoint: {err}") from None
             logger.info("initialised from %s: %s", self.opts.init_checkpoint, report)
-        if self.opts.unigram_output_bias and (not self.opts.init_checkpoint
-                                              or "mlm/output_bias" in report.missing_heads):
+            bias_loaded = "mlm/output_bias" in report.loaded
+        if self.opts.unigram_output_bias and not bias_loaded:
             bias = unigram_log_prior(self.train_files, self.opts, self.config.vocab_size)
             self.model.mlm.output_bias.assign(bias)
             logger.info("MLM output bias set to the log unigram prior of (up to) %d training records",
