@@ -16,7 +16,7 @@ import sys
 
 from albert_edge.train.common import TrainingError, add_run_arguments
 from albert_edge.train.optimization import OPTIMIZERS
-from albert_edge.train.pretrain import PretrainOptions
+from albert_edge.train.pretrain import SHARD_MIXES, PretrainOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-batches", type=int, default=d.eval_batches)
     p.add_argument("--log-every", type=int, default=d.log_every)
     p.add_argument("--shuffle-buffer", type=int, default=d.shuffle_buffer)
+    p.add_argument("--shard-mix", choices=SHARD_MIXES, default=d.shard_mix,
+                   help="how often each training shard is drawn: 'size' in proportion to its bytes "
+                        "(each record about once per epoch), 'even' the same for every shard (the "
+                        "number of shards per corpus sets the ratio); either way the mix is the same "
+                        "at every step")
     p.add_argument("--no-unigram-output-bias", dest="unigram_output_bias", action="store_false",
                    help="start the MLM output bias at zero instead of the targets' log unigram "
                         "prior (fresh runs only; the prior starts training at the unigram loss)")

@@ -3,6 +3,7 @@ mirrored strategy on two logical CPUs = one device), fine-tuning (pairs / single
 bad labels named by file:line), optimizers and schedule."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -158,24 +159,58 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device(workdir):
     assert result["max_diff"] < 1e-4                # 2 replicas x 4 == 1 device x 8
 
 
-def test_pretraining_batches_interleave_shards_of_different_corpora(tmp_path):
-    """Shards from two corpora mix within a batch (round-robin), they are not read one after another."""
-    from albert_edge.train.pretrain import PretrainOptions, make_dataset
+def _write_marked_shard(path, first_id: int, n: int) -> str:
+    """A shard of ``n`` records whose first input id is ``first_id + i`` (all other fields constant)."""
+    with tf.io.TFRecordWriter(str(path)) as w:
+        for i in range(n):
+            w.write(pd._to_example_bytes({
+                "input_ids": [first_id + i] + [0] * (SEQ - 1), "input_mask": [1] + [0] * (SEQ - 1),
+                "segment_ids": [0] * SEQ, "masked_lm_positions": [0] * PREDS,
+                "masked_lm_ids": [0] * PREDS, "masked_lm_weights": [0.0] * PREDS,
+                "sentence_order_label": [0]}))
+    return str(path)
 
-    files = []
-    for shard, first_id in enumerate((1000, 2000)):
-        path = tmp_path / f"corpus{shard}.tfrecord"
-        with tf.io.TFRecordWriter(str(path)) as w:
-            for i in range(6):
-                w.write(pd._to_example_bytes({
-                    "input_ids": [first_id + i] + [0] * (SEQ - 1), "input_mask": [1] + [0] * (SEQ - 1),
-                    "segment_ids": [0] * SEQ, "masked_lm_positions": [0] * PREDS,
-                    "masked_lm_ids": [0] * PREDS, "masked_lm_weights": [0.0] * PREDS,
-                    "sentence_order_label": [0]}))
-        files.append(str(path))
+
+def test_pretraining_mix_of_unequal_shards_is_the_same_at_every_step(tmp_path):
+    """A 100-record corpus beside a 300-record one is 1/4 of every stretch of training, not 1/2 at the
+    start of an epoch and 0 at its end (what round-robin interleaving of the shards gave)."""
+    from albert_edge.train.pretrain import PretrainOptions, make_dataset, shard_weights
+
+    small = _write_marked_shard(tmp_path / "small.tfrecord", 1000, 100)
+    large = _write_marked_shard(tmp_path / "large.tfrecord", 5000, 300)
+    weights = shard_weights([small, large])
+    assert abs(weights[0] - 0.25) < 0.01 and abs(sum(weights) - 1.0) < 1e-9
+
     opts = PretrainOptions(max_seq_len=SEQ, max_predictions_per_seq=PREDS, shuffle_buffer=1)
-    batch = next(iter(make_dataset(files, opts, 4, training=True)))
-    assert batch["input_ids"][:, 0].numpy().tolist() == [1000, 2000, 1001, 2001]
+    ids = np.concatenate([b["input_ids"][:, 0].numpy()
+                          for b in make_dataset([small, large], opts, 50, training=True).take(16)])
+    from_small = ids < 5000
+    shares = [float(from_small[i:i + 200].mean()) for i in range(0, 800, 200)]   # 2 epochs, 4 windows
+    assert all(0.15 <= s <= 0.35 for s in shares), shares
+    # each shard is read in order and starts again when it runs out
+    small_ids = ids[from_small] - 1000
+    assert small_ids[:100].tolist() == list(range(100)) and small_ids[100] == 0
+    # --shard-mix even: one 100-record shard and one 300-record shard are drawn half and half
+    even = np.concatenate([b["input_ids"][:, 0].numpy() for b in make_dataset(
+        [small, large], dataclasses.replace(opts, shard_mix="even"), 50, training=True).take(8)])
+    assert 0.4 <= float((even < 5000).mean()) <= 0.6
+    # same seed, same order: what resuming relies on
+    again = np.concatenate([b["input_ids"][:, 0].numpy()
+                            for b in make_dataset([small, large], opts, 50, training=True).take(16)])
+    assert again.tolist() == ids.tolist()
+
+
+def test_pretraining_refuses_empty_shards(tmp_path):
+    from albert_edge.train.common import TrainingError
+    from albert_edge.train.pretrain import shard_weights
+
+    empty = [str(tmp_path / "a.tfrecord"), str(tmp_path / "b.tfrecord")]
+    for f in empty:
+        open(f, "wb").close()
+    with pytest.raises(TrainingError, match="empty"):
+        shard_weights(empty)
+    with pytest.raises(TrainingError, match="shard_mix must be one of"):
+        shard_weights(empty, "by-corpus")
 
 
 def test_unigram_prior_counts_weighted_masked_targets(tmp_path):

@@ -61,6 +61,7 @@ class PretrainOptions(RunOptions):
     eval_batches: int = 20
     log_every: int = 20
     shuffle_buffer: int = 10000
+    shard_mix: str = "size"              # each shard's share of the mix: "size" (bytes) or "even"
     xla: bool = False                    # jit-compile the per-replica step (XLA)
     unigram_output_bias: bool = True     # fresh runs: MLM output bias starts at log P(target)
     unigram_records: int = 20000         # how many training records to count for it
@@ -102,6 +103,32 @@ def resolve_config(config: Any, init_checkpoint: str | None):
     return load_config("tiny")
 
 
+SHARD_MIXES = ("size", "even")
+
+
+def shard_weights(files: Sequence[str], mix: str = "size") -> list[float]:
+    """Each shard's share of the training mix.
+
+    ``size``: its size in bytes over the total, so one epoch-worth of draws sees each record about
+    once; records of one max_seq_len have about the same size, so bytes stand in for record counts
+    without a pass over a corpus that may be tens of GB. ``even``: every shard the same share, so the
+    number of shards written per corpus sets the corpus ratio (what round-robin gave while no shard
+    had run dry).
+    """
+    import tensorflow as tf  # noqa: PLC0415
+
+    if mix not in SHARD_MIXES:
+        raise TrainingError(f"shard_mix must be one of {', '.join(SHARD_MIXES)}, not {mix!r}")
+    if mix == "even":
+        return [1.0 / len(files)] * len(files)
+    sizes = [float(tf.io.gfile.stat(f).length) for f in files]
+    total = sum(sizes)
+    if total <= 0:
+        raise TrainingError(f"the training shards are all empty: {', '.join(files)}; "
+                            "re-run python -m albert_edge.pretraining_data")
+    return [s / total for s in sizes]
+
+
 def make_dataset(files: Sequence[str], opts: PretrainOptions, batch_size: int, training: bool,
                  skip_batches: int = 0):
     """TFRecords → batches of model inputs + labels. Training streams repeat forever."""
@@ -117,15 +144,19 @@ def make_dataset(files: Sequence[str], opts: PretrainOptions, batch_size: int, t
 
     files = list(files)
     if training and len(files) > 1:
-        # One record from each shard in turn (BERT's run_pretraining interleaves its shards too), so
-        # shards written from different corpora mix in every batch instead of one after another.
-        ds = tf.data.Dataset.from_tensor_slices(files).interleave(
-            tf.data.TFRecordDataset, cycle_length=len(files), block_length=1, deterministic=True)
+        # Every shard repeats on its own and is drawn with a fixed weight (``shard_weights``), so
+        # shards written from different corpora mix in every batch in one ratio at every step.
+        # Round-robin interleaving (BERT's run_pretraining) runs the small shards dry first, and the
+        # tail of each epoch then comes from the large shards alone: MODEL_CARD.md, fourth session.
+        shards = [tf.data.TFRecordDataset(f).repeat() for f in files]
+        ds = tf.data.Dataset.sample_from_datasets(
+            shards, weights=shard_weights(files, opts.shard_mix), seed=opts.seed)
     else:
         ds = tf.data.TFRecordDataset(files)
+        if training:
+            ds = ds.repeat()
     if training:
-        ds = ds.repeat().shuffle(opts.shuffle_buffer, seed=opts.seed,
-                                 reshuffle_each_iteration=True)
+        ds = ds.shuffle(opts.shuffle_buffer, seed=opts.seed, reshuffle_each_iteration=True)
         if skip_batches:  # resume: the seeded order, minus what was already trained on
             ds = ds.skip(skip_batches * batch_size)
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
