@@ -14,8 +14,7 @@ import json
 import logging
 import sys
 
-from albert_edge.train.common import TrainingError, add_run_arguments
-from albert_edge.train.optimization import OPTIMIZERS
+from albert_edge.train.common import OPTIMIZERS, TrainingError, add_run_arguments
 from albert_edge.train.pretrain import SHARD_MIXES, PretrainOptions
 
 

@@ -503,3 +503,19 @@ def test_ema_weights_are_what_is_evaluated_kept_and_resumed(workdir, pair_files,
     assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(again.ema, plain.ema))
     with pytest.raises(TrainingError, match="--ema-decay"):
         _ft(output_dir=str(tmp_path / "bad"), **{**common, "ema_decay": 1.0})
+
+
+@pytest.mark.parametrize("cli", ["pretrain", "finetune", "pretraining_data"])
+def test_training_cli_help_answers_without_importing_tensorflow(cli):
+    """``--help`` and usage errors are instant: TensorFlow is imported only when a job runs."""
+    code = textwrap.dedent(f"""
+        import sys
+        from albert_edge.{cli} import build_parser
+        help_text = build_parser().format_help()
+        assert "--" in help_text
+        print("tensorflow" in sys.modules)
+    """)
+    res = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True,
+                         timeout=60, cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "False"

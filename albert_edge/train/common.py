@@ -18,6 +18,7 @@ from albert_edge.fileio import write_text_atomic  # noqa: F401 — re-exported: 
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
+OPTIMIZERS = ("adamw", "lamb")    # train.optimization builds them; here so CLIs parse without TensorFlow
 
 
 class TrainingError(ValueError):

@@ -24,8 +24,9 @@ from typing import Iterable, Sequence
 import tensorflow as tf
 import tf_keras as keras
 
+from albert_edge.train.common import OPTIMIZERS
+
 DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY = ("LayerNorm", "layer_norm", "gamma", "beta", "bias")
-OPTIMIZERS = ("adamw", "lamb")
 
 
 class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
