@@ -230,7 +230,8 @@ def _probe_neighbours(vectors, kept, compact, tokenizer, probes: str = "买问�
         vid = tokenizer.vocab.get(ch)
         if vid is None or compact[vid] < 0:
             continue
-        out[ch] = "".join(tokenizer.convert_ids_to_tokens(int(kept[r]) for r in nearest(vectors, int(compact[vid]))))
+        ids = [int(kept[r]) for r in nearest(vectors, int(compact[vid]))]
+        out[ch] = "".join(tokenizer.convert_ids_to_tokens(ids))
     return out
 
 

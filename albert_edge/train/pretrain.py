@@ -35,6 +35,7 @@ from albert_edge.train.common import (JsonlLog, RunOptions, StepTimer, TrainingE
 logger = logging.getLogger(__name__)
 
 CKPT_STEM = "model.ckpt"
+SHARD_MIXES = ("size", "even")   # how make_dataset weighs training shards: shard_weights
 
 
 @dataclasses.dataclass
@@ -101,9 +102,6 @@ def resolve_config(config: Any, init_checkpoint: str | None):
             logger.info("config from beside %s", init_checkpoint)
             return found
     return load_config("tiny")
-
-
-SHARD_MIXES = ("size", "even")
 
 
 def shard_weights(files: Sequence[str], mix: str = "size") -> list[float]:
