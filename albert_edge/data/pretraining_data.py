@@ -331,15 +331,17 @@ def create_masked_lm_predictions(tokens: list[str], options: PretrainingDataOpti
     return output_tokens, [m.index for m in masked], [m.label for m in masked]
 
 
-def create_instances_from_document(sentences: list[list[str]], options: PretrainingDataOptions,
-                                   vocab_words: Sequence[str], rng: random.Random
-                                   ) -> list[Instance]:
-    """ALBERT's SOP: chunks of consecutive segments split at a random point, swapped half the time."""
+def iter_segment_pairs(sentences: list[list[str]], options: PretrainingDataOptions,
+                       rng: random.Random) -> Iterator[tuple[list[str], list[str]]]:
+    """ALBERT's SOP pairs in document order: chunks of consecutive segments split at a random point.
+
+    Tokens keep their whole-word ``##`` marks. The caller decides the order (swap for SOP
+    negatives) and the masking; a generator, so the caller's RNG draws interleave with these.
+    """
     max_num_tokens = options.max_seq_len - 3
     target_len = max_num_tokens
     if rng.random() < options.short_seq_prob:
         target_len = rng.randint(2, max_num_tokens)
-    instances: list[Instance] = []
     chunk: list[list[str]] = []
     chunk_len = 0
     i = 0
@@ -352,20 +354,51 @@ def create_instances_from_document(sentences: list[list[str]], options: Pretrain
             tokens_b = [t for seg in chunk[a_end:] for t in seg]
             truncate_seq_pair(tokens_a, tokens_b, max_num_tokens, rng)
             if tokens_a and tokens_b:
-                swapped = rng.random() < 0.5
-                if swapped:
-                    tokens_a, tokens_b = tokens_b, tokens_a
-                tokens = ["[CLS]"] + tokens_a + ["[SEP]"] + tokens_b + ["[SEP]"]
-                segment_ids = [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1)
-                out, positions, labels = create_masked_lm_predictions(
-                    tokens, options, vocab_words, rng)
-                instances.append(Instance(out, segment_ids, positions, labels, swapped))
+                yield tokens_a, tokens_b
             chunk, chunk_len = [], 0
             target_len = max_num_tokens
             if rng.random() < options.short_seq_prob:
                 target_len = rng.randint(2, max_num_tokens)
         i += 1
+
+
+def create_instances_from_document(sentences: list[list[str]], options: PretrainingDataOptions,
+                                   vocab_words: Sequence[str], rng: random.Random
+                                   ) -> list[Instance]:
+    """SOP pairs swapped half the time, then whole-word (n-gram) masked: static masking."""
+    instances: list[Instance] = []
+    for tokens_a, tokens_b in iter_segment_pairs(sentences, options, rng):
+        swapped = rng.random() < 0.5
+        if swapped:
+            tokens_a, tokens_b = tokens_b, tokens_a
+        tokens = ["[CLS]"] + tokens_a + ["[SEP]"] + tokens_b + ["[SEP]"]
+        segment_ids = [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1)
+        out, positions, labels = create_masked_lm_predictions(tokens, options, vocab_words, rng)
+        instances.append(Instance(out, segment_ids, positions, labels, swapped))
     return instances
+
+
+def document_sentences(document: list[str], tokenizer: Any, cut: Any | None,
+                       max_seq_len: int) -> list[list[str]]:
+    """A document's paragraphs → token lists, one per sentence, whole words marked when ``cut``.
+
+    An over-long sentence is cut into pieces of half a sequence, so that it can still be one side
+    of a pair.
+    """
+    half = max(2, (max_seq_len - 3) // 2)
+    sentences: list[list[str]] = []
+    for paragraph in document:
+        for sentence in split_sentences(unicodedata.normalize("NFC", paragraph)):
+            tokens = tokenizer.tokenize(sentence)
+            if not tokens:
+                continue
+            if cut is not None:
+                tokens = mark_whole_words(tokens, cut)
+            for k in range(0, len(tokens), half):
+                piece = tokens[k:k + half]
+                piece[0] = strip_wwm_mark(piece[0])
+                sentences.append(piece)
+    return sentences
 
 
 # --------------------------------------------------------------------------- workers
@@ -410,22 +443,10 @@ def process_chunk(job: tuple[int, list[list[str]], float]) -> tuple[list[dict], 
     stats = Stats()
     train: list[dict] = []
     held: list[dict] = []
-    half = max(2, (opts.max_seq_len - 3) // 2)
+    cut = _WORKER["cut"] if opts.whole_word_mask else None
     for doc in documents:
         stats.documents += 1
-        sentences: list[list[str]] = []
-        for paragraph in doc:
-            for sentence in split_sentences(unicodedata.normalize("NFC", paragraph)):
-                tokens = tokenizer.tokenize(sentence)
-                if not tokens:
-                    continue
-                if opts.whole_word_mask:
-                    tokens = mark_whole_words(tokens, _WORKER["cut"])
-                # An over-long sentence is cut so that it can still be one side of a pair.
-                for k in range(0, len(tokens), half):
-                    piece = tokens[k:k + half]
-                    piece[0] = strip_wwm_mark(piece[0])
-                    sentences.append(piece)
+        sentences = document_sentences(doc, tokenizer, cut, opts.max_seq_len)
         stats.sentences += len(sentences)
         if len(sentences) < 2:
             stats.one_sentence_documents += 1
@@ -529,15 +550,17 @@ def _chunks(docs: Iterable[list[str]], size: int, eval_fraction: float
         yield index, batch, eval_fraction
 
 
-def _bounded_imap(pool: Any, jobs: Iterable, max_in_flight: int) -> Iterator:
-    """Ordered ``pool.imap`` that reads ahead at most ``max_in_flight`` jobs.
+def _bounded_imap(pool: Any, jobs: Iterable, max_in_flight: int,
+                  func: Any = None) -> Iterator:
+    """Ordered ``pool.imap(func)`` that reads ahead at most ``max_in_flight`` jobs.
 
     ``Pool.imap`` drains its input iterator as fast as it can, which would pull a whole corpus into
     the task queue; this keeps memory bounded whatever the input size.
     """
+    func = func or process_chunk
     pending: collections.deque = collections.deque()
     for job in jobs:
-        pending.append(pool.apply_async(process_chunk, (job,)))
+        pending.append(pool.apply_async(func, (job,)))
         if len(pending) >= max_in_flight:
             yield pending.popleft().get()
     while pending:

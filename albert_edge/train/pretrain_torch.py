@@ -1,0 +1,489 @@
+"""ALBERT pretraining (whole-word MLM + SOP) in PyTorch, for a CUDA machine without TensorFlow.
+
+The kit's own trainer (`albert_edge.train.pretrain`) is TensorFlow; on a rented GPU box that has
+PyTorch and `transformers` but no TensorFlow (and no way to install one), this runs the same
+objective on `transformers`' ``AlbertForPreTraining`` (Google structure: the
+``albert_config_tiny_google.json`` family) and writes a Hugging Face folder
+(``config.json`` + ``model.safetensors``) that `albert_edge.checkpoint` reads and
+`python -m albert_edge.finetune --init-checkpoint` fine-tunes from.
+
+What differs from the TensorFlow trainer, and why:
+
+* **Dynamic masking.** Input is the packed pairs of `albert_edge.data.pretraining_pairs`; every
+  time a row is drawn it gets a fresh whole-word mask (80/10/10) and a fresh coin for its sentence
+  order. A GPU goes through a 45 MB corpus dozens of times; static masks would be memorised.
+* **AdamW** (fused on CUDA), bf16 autocast, warm-up + linear decay, gradient clipping.
+* **A time budget.** ``train_seconds`` without ``num_train_steps`` times the first steps and fixes
+  the schedule's length from the measured rate, so a lease of N minutes is used to its end with
+  the learning rate decayed to zero, whatever the card.
+
+Resumable: ``training_state.pt`` (model, optimizer, step, schedule, RNG) is written atomically every
+``save_every_seconds`` and on SIGTERM / SIGINT; the same command continues from it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import logging
+import math
+import signal
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from albert_edge.checkpoint import hf_config_dict
+from albert_edge.config import AlbertConfig
+from albert_edge.data.pretraining_pairs import CONTINUATION_BIT, load_pretraining_pairs
+from albert_edge.fileio import atomic_dir, write_bytes_atomic
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "training_state.pt"
+LOG_FILE = "log.jsonl"
+# Random replacement tokens come from the real vocabulary: ids below this are [PAD], [unused*],
+# [UNK], [CLS], [SEP], [MASK] and the <S>/<T> markers in albert_zh's vocab.txt.
+FIRST_ORDINARY_ID = 106
+
+
+class TorchPretrainError(ValueError):
+    """A user mistake (bad data, config or option): reported without a traceback."""
+
+
+@dataclasses.dataclass
+class TorchPretrainOptions:
+    """Every knob of a run (one CLI flag each)."""
+
+    train_files: Sequence[str]
+    output_dir: str
+    config: str
+    batch_size: int = 512
+    learning_rate: float = 1e-3
+    num_train_steps: Optional[int] = None   # None: fixed from train_seconds and the measured rate
+    train_seconds: Optional[float] = None
+    num_warmup_steps: int = 1000
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    masked_lm_prob: float = 0.15
+    max_predictions_per_seq: int = 20
+    seed: int = 2026
+    log_every: int = 100
+    eval_every: int = 1000
+    eval_rows: int = 4096
+    save_every_seconds: float = 120.0
+    calibration_steps: int = 50
+    device: str = "auto"
+    bf16: bool = True
+    init_checkpoint: Optional[str] = None   # a Hugging Face ALBERT folder to continue from
+
+    def validate(self) -> None:
+        if self.num_train_steps is None and self.train_seconds is None:
+            raise TorchPretrainError("give --num-train-steps, --train-seconds, or both")
+        for name in ("batch_size", "max_predictions_per_seq", "log_every", "eval_every"):
+            if getattr(self, name) < 1:
+                raise TorchPretrainError(f"--{name.replace('_', '-')} must be >= 1")
+        if self.num_train_steps is not None and self.num_train_steps < 1:
+            raise TorchPretrainError("--num-train-steps must be >= 1")
+        if self.train_seconds is not None and self.train_seconds <= 0:
+            raise TorchPretrainError("--train-seconds must be > 0")
+        if not 0.0 < self.masked_lm_prob < 1.0:
+            raise TorchPretrainError("--masked-lm-prob must be in (0, 1)")
+        if self.learning_rate <= 0 or self.num_warmup_steps < 0:
+            raise TorchPretrainError("--learning-rate must be > 0 and --num-warmup-steps >= 0")
+
+
+# ------------------------------------------------------------------------------------------------
+# Data
+@dataclasses.dataclass
+class PackedRows:
+    """Rows of one or more pretraining-pairs files, on the training device."""
+
+    tokens: Any        # int64 [N, L]  ids | CONTINUATION_BIT
+    a_len: Any         # int64 [N]
+    eval_tokens: Any   # int64 [M, L]
+    eval_a_len: Any    # int64 [M]
+    special: dict
+    vocab_size: int
+
+
+def load_rows(paths: Sequence[str], device: Any) -> PackedRows:
+    """Concatenate pretraining-pairs files (all of one sequence length) onto ``device``."""
+    import torch  # noqa: PLC0415
+
+    if not paths:
+        raise TorchPretrainError("no --train-files given")
+    parts = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise TorchPretrainError(f"training file not found: {path} (make one with "
+                                     "`python -m albert_edge.pretraining_pairs`)")
+        parts.append(load_pretraining_pairs(path))
+    lengths = {p["train_tokens"].shape[1] for p in parts}
+    if len(lengths) != 1:
+        raise TorchPretrainError(f"--train-files mix sequence lengths {sorted(lengths)}: pack "
+                                 "them all with the same --max-seq-len")
+    vocab_sizes = {p["meta"]["vocab_size"] for p in parts}
+    if len(vocab_sizes) != 1:
+        raise TorchPretrainError(f"--train-files were made with different vocabularies {vocab_sizes}")
+
+    def cat(key: str) -> Any:
+        return torch.from_numpy(np.concatenate([p[key] for p in parts]).astype(np.int64)).to(device)
+
+    rows = PackedRows(cat("train_tokens"), cat("train_a_len"), cat("eval_tokens"),
+                      cat("eval_a_len"), parts[0]["meta"]["special_ids"], vocab_sizes.pop())
+    if rows.tokens.shape[0] == 0:
+        raise TorchPretrainError(f"{', '.join(paths)} hold no training rows")
+    return rows
+
+
+def dynamic_batch(rows: Any, a_len: Any, generator: Any, *, masked_lm_prob: float,
+                  max_predictions: int, vocab_size: int, special: dict) -> dict:
+    """Packed rows → one training batch with a fresh SOP order and whole-word mask.
+
+    ``rows`` int64 [B, L] holds ``[CLS] A [SEP] B [SEP]`` in document order. Half the rows are
+    turned into ``[CLS] B [SEP] A [SEP]`` (``sentence_order_label`` 1, as in ALBERT). Whole words
+    (a token without the continuation bit and the tokens after it that carry it) are masked with
+    probability ``masked_lm_prob`` each, at most ``max_predictions`` tokens per row; a masked token
+    becomes [MASK] 80 % of the time, a random token 10 %, and stays 10 %.
+    """
+    import torch  # noqa: PLC0415
+
+    device = rows.device
+    B, L = rows.shape
+    cls_id, sep_id, mask_id = special["[CLS]"], special["[SEP]"], special["[MASK]"]
+    pos = torch.arange(L, device=device)[None, :]                       # [1, L]
+    length = ((rows & (CONTINUATION_BIT - 1)) != 0).sum(1, keepdim=True)  # [B, 1] = a + b + 3
+    a = a_len[:, None]                                                  # [B, 1]
+    b = length - a - 3                                                  # [B, 1]
+
+    # Sentence order: the source position of each output position in a swapped row.
+    swap = torch.rand(B, generator=generator, device=device) < 0.5      # [B]
+    src = torch.where(pos == 0, 0,
+          torch.where(pos <= b, pos + a + 1,                            # B
+          torch.where(pos == b + 1, a + 1,                              # its [SEP]
+          torch.where(pos <= a + b + 1, pos - b - 1,                    # A
+                      pos))))                                           # last [SEP], padding
+    src = torch.where(swap[:, None], src, pos.expand(B, L))
+    rows = torch.gather(rows, 1, src)                                   # [B, L]
+    ids = rows & (CONTINUATION_BIT - 1)
+    continues = (rows & CONTINUATION_BIT) != 0
+    attention = pos < length                                            # [B, L]
+    first_len = torch.where(swap[:, None], b, a) + 2                    # [CLS] first [SEP]
+    token_type = (attention & (pos >= first_len)).long()
+
+    # Whole-word mask: one coin per word, shared by its tokens.
+    candidate = attention & (ids != cls_id) & (ids != sep_id)
+    prev_candidate = torch.nn.functional.pad(candidate[:, :-1], (1, 0), value=False)
+    word_start = candidate & (~continues | ~prev_candidate)
+    word_id = (torch.cumsum(word_start.long(), 1) - 1).clamp(min=0)     # [B, L]
+    coin = torch.rand(B, L, generator=generator, device=device)
+    chosen = candidate & (torch.gather(coin, 1, word_id) < masked_lm_prob)
+    chosen &= torch.cumsum(chosen.long(), 1) <= max_predictions
+
+    # Targets: the chosen positions first, in order, padded to max_predictions.
+    order = torch.sort((~chosen).to(torch.int8), dim=1, stable=True).indices
+    positions = order[:, :max_predictions]                              # [B, P]
+    weights = torch.gather(chosen, 1, positions).float()                # [B, P]
+    labels = torch.gather(ids, 1, positions)                            # [B, P]
+
+    fate = torch.rand(B, L, generator=generator, device=device)
+    random_ids = torch.randint(FIRST_ORDINARY_ID, vocab_size, (B, L), generator=generator,
+                               device=device)
+    inputs = torch.where(chosen & (fate < 0.8), mask_id,
+             torch.where(chosen & (fate < 0.9), random_ids, ids))
+    return {"input_ids": inputs, "attention_mask": attention.long(), "token_type_ids": token_type,
+            "masked_lm_positions": positions, "masked_lm_ids": labels,
+            "masked_lm_weights": weights, "sentence_order_label": swap.long()}
+
+
+# ------------------------------------------------------------------------------------------------
+# Model and losses
+def build_model(config: AlbertConfig) -> Any:
+    """``transformers.AlbertForPreTraining`` with ``config``'s shapes (Google structure)."""
+    import transformers  # noqa: PLC0415
+
+    if config.layout != "google":
+        raise TorchPretrainError(
+            "transformers' ALBERT has the Google structure (embeddings projected after their "
+            "LayerNorm); brightmart-style configs cannot be trained here: use "
+            "albert_edge/resources/configs/albert_config_tiny_google.json")
+    hf = transformers.AlbertConfig(**{k: v for k, v in hf_config_dict(config).items()
+                                      if k not in ("model_type", "architectures")})
+    return transformers.AlbertForPreTraining(hf)
+
+
+def pretraining_losses(model: Any, batch: dict) -> dict:
+    """MLM loss over the chosen positions only (the 21k-way softmax is the costly part) + SOP."""
+    import torch  # noqa: PLC0415
+    import torch.nn.functional as F  # noqa: PLC0415
+
+    out = model.albert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                       token_type_ids=batch["token_type_ids"])
+    sequence = out.last_hidden_state                                    # [B, L, H]
+    positions = batch["masked_lm_positions"]                            # [B, P]
+    picked = torch.gather(sequence, 1, positions[..., None].expand(-1, -1, sequence.shape[-1]))
+    logits = model.predictions(picked).float()                          # [B, P, V]
+    weights = batch["masked_lm_weights"]
+    per_token = F.cross_entropy(logits.flatten(0, 1), batch["masked_lm_ids"].flatten(),
+                                reduction="none").view_as(weights)
+    denominator = weights.sum().clamp(min=1.0)
+    mlm_loss = (per_token * weights).sum() / denominator
+    sop_logits = model.sop_classifier(out.pooler_output).float()       # [B, 2]
+    sop_loss = F.cross_entropy(sop_logits, batch["sentence_order_label"])
+    with torch.no_grad():
+        mlm_correct = ((logits.argmax(-1) == batch["masked_lm_ids"]).float() * weights).sum()
+        sop_correct = (sop_logits.argmax(-1) == batch["sentence_order_label"]).float().mean()
+    return {"loss": mlm_loss + sop_loss, "mlm_loss": mlm_loss, "sop_loss": sop_loss,
+            "mlm_accuracy": mlm_correct / denominator, "sop_accuracy": sop_correct}
+
+
+def learning_rate(step: int, peak: float, warmup: int, total: Optional[int]) -> float:
+    """Linear warm-up to ``peak``, then linear decay to 0 at ``total`` (unknown yet: hold)."""
+    if warmup and step < warmup:
+        return peak * (step + 1) / warmup
+    if total is None:
+        return peak
+    return peak * max(0.0, (total - step) / max(1, total - warmup))
+
+
+def _optimizer(model: Any, options: TorchPretrainOptions, fused: bool) -> Any:
+    import torch  # noqa: PLC0415
+
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": options.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=options.learning_rate, betas=(0.9, 0.999), eps=1e-6,
+                             fused=fused)
+
+
+def load_init_checkpoint(model: Any, folder: str | Path) -> None:
+    """Start from a Hugging Face ALBERT folder's weights (this trainer's output, or converted)."""
+    from safetensors.torch import load_file  # noqa: PLC0415
+
+    path = Path(folder) / "model.safetensors"
+    if not path.is_file():
+        raise TorchPretrainError(f"--init-checkpoint {folder}: no model.safetensors there (a "
+                                 "folder written by this trainer or by `albert_edge.checkpoint.save_hf`)")
+    state = {(k if k.startswith(("albert.", "predictions.", "sop_classifier.")) else "albert." + k): v
+             for k, v in load_file(str(path)).items()}
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:
+        raise TorchPretrainError(f"--init-checkpoint {folder} does not fit --config: "
+                                 f"{str(err).splitlines()[0]} …") from None
+    missing = [k for k in result.missing_keys if k != "predictions.decoder.weight"]
+    if any(k.startswith("albert.") for k in missing):
+        raise TorchPretrainError(f"--init-checkpoint {folder} lacks encoder weights: {missing[:5]}")
+    model.tie_weights()
+    logger.info("initialised from %s%s", folder,
+                f" (freshly initialised: {missing})" if missing else "")
+
+
+# ------------------------------------------------------------------------------------------------
+# Output
+def save_hf_folder(model: Any, config: AlbertConfig, folder: str | Path) -> None:
+    """config.json + model.safetensors (tied decoder weight left out), moved into place atomically."""
+    from safetensors.torch import save_file  # noqa: PLC0415
+
+    state = {k: v.detach().float().cpu().clone().contiguous()
+             for k, v in model.state_dict().items() if k != "predictions.decoder.weight"}
+    hf = hf_config_dict(config)
+    hf["architectures"] = ["AlbertForPreTraining"]
+
+    def write(tmp: Path) -> None:
+        save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        (tmp / "config.json").write_text(json.dumps(hf, indent=2) + "\n", encoding="utf-8")
+        for item in tmp.iterdir():
+            item.chmod(0o644)
+
+    atomic_dir(Path(folder), write, merge=True)
+
+
+def _save_state(path: Path, model: Any, optimizer: Any, generator: Any, step: int,
+                total: Optional[int], warmup: int, elapsed: float) -> None:
+    import torch  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "step": step, "total_steps": total,
+                "warmup_steps": warmup, "elapsed_seconds": elapsed}, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def evaluate(model: Any, rows: PackedRows, options: TorchPretrainOptions, device: Any,
+             autocast: Any) -> dict:
+    """Held-out MLM / SOP accuracy with a fixed mask (the same every evaluation)."""
+    import torch  # noqa: PLC0415
+
+    n = min(options.eval_rows, rows.eval_tokens.shape[0])
+    if n == 0:
+        return {}
+    generator = torch.Generator(device=device)
+    generator.manual_seed(options.seed + 1)
+    totals = {"mlm_loss": 0.0, "sop_loss": 0.0, "mlm_accuracy": 0.0, "sop_accuracy": 0.0}
+    batches = 0
+    model.eval()
+    with torch.no_grad(), autocast():
+        for start in range(0, n, options.batch_size):
+            stop = min(n, start + options.batch_size)
+            batch = dynamic_batch(rows.eval_tokens[start:stop], rows.eval_a_len[start:stop],
+                                  generator, masked_lm_prob=options.masked_lm_prob,
+                                  max_predictions=options.max_predictions_per_seq,
+                                  vocab_size=rows.vocab_size, special=rows.special)
+            result = pretraining_losses(model, batch)
+            for key in totals:
+                totals[key] += float(result[key].detach())
+            batches += 1
+    model.train()
+    return {f"eval_{k}": round(v / batches, 4) for k, v in totals.items()}
+
+
+# ------------------------------------------------------------------------------------------------
+def train(options: TorchPretrainOptions) -> dict:
+    """Pretrain (or resume) into ``options.output_dir``; returns the final log record."""
+    import contextlib  # noqa: PLC0415
+
+    import torch  # noqa: PLC0415
+
+    options.validate()
+    config = AlbertConfig.from_json_file(options.config)
+    out = Path(options.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if options.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(options.device)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    rows = load_rows(options.train_files, device)
+    if rows.vocab_size != config.vocab_size:
+        raise TorchPretrainError(f"the pairs were made with a {rows.vocab_size}-entry vocabulary "
+                                 f"but {options.config} has vocab_size {config.vocab_size}")
+    if rows.tokens.shape[1] > config.max_position_embeddings:
+        raise TorchPretrainError(f"rows of {rows.tokens.shape[1]} tokens exceed "
+                                 f"max_position_embeddings {config.max_position_embeddings}")
+
+    torch.manual_seed(options.seed)
+    model = build_model(config).to(device)
+    optimizer = _optimizer(model, options, fused=cuda)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(options.seed)
+    step, total, warmup, elapsed_before = 0, options.num_train_steps, options.num_warmup_steps, 0.0
+    state_path = out / STATE_FILE
+    if state_path.is_file():
+        state = torch.load(state_path, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"].cpu() if not cuda else state["generator"])
+        torch.set_rng_state(state["torch_rng"].cpu())      # dropout in the SOP head
+        if cuda and state.get("cuda_rng"):
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        step, total, warmup = state["step"], state["total_steps"], state["warmup_steps"]
+        elapsed_before = state["elapsed_seconds"]
+        logger.info("resumed from %s at step %d", state_path, step)
+    elif options.init_checkpoint:
+        load_init_checkpoint(model, options.init_checkpoint)
+    autocast = ((lambda: torch.autocast("cuda", dtype=torch.bfloat16))
+                if cuda and options.bf16 else contextlib.nullcontext)
+
+    stop_signal: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, _frame: stop_signal.append(signum))
+                for s in (signal.SIGTERM, signal.SIGINT)}
+    logger.info("pretraining %d parameters on %s: %d train / %d eval rows of %d tokens",
+                sum(p.numel() for p in model.parameters()), device, rows.tokens.shape[0],
+                rows.eval_tokens.shape[0], rows.tokens.shape[1])
+    start = time.monotonic()
+    last_save = start
+    window_start, window_steps = start, 0
+    calibration_start: Optional[float] = None
+    calibration_from = 0
+    record: dict = {}
+    log = open(out / LOG_FILE, "a", encoding="utf-8")
+    model.train()
+    try:
+        while total is None or step < total:
+            now = time.monotonic()
+            elapsed = elapsed_before + now - start
+            if stop_signal or (options.train_seconds is not None and elapsed >= options.train_seconds):
+                break
+            lr = learning_rate(step, options.learning_rate, warmup, total)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            index = torch.randint(rows.tokens.shape[0], (options.batch_size,), generator=generator,
+                                  device=device)
+            batch = dynamic_batch(rows.tokens[index], rows.a_len[index], generator,
+                                  masked_lm_prob=options.masked_lm_prob,
+                                  max_predictions=options.max_predictions_per_seq,
+                                  vocab_size=rows.vocab_size, special=rows.special)
+            with autocast():
+                result = pretraining_losses(model, batch)
+            optimizer.zero_grad(set_to_none=True)
+            result["loss"].backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), options.max_grad_norm)
+            optimizer.step()
+            step += 1
+            window_steps += 1
+
+            if total is None and calibration_start is None and step >= 10:  # kernels warm
+                if cuda:
+                    torch.cuda.synchronize()
+                calibration_start, calibration_from = time.monotonic(), step
+            elif (total is None and calibration_start is not None
+                  and step - calibration_from >= options.calibration_steps):
+                if cuda:
+                    torch.cuda.synchronize()
+                rate = options.calibration_steps / (time.monotonic() - calibration_start)
+                left = options.train_seconds - (elapsed_before + time.monotonic() - start)
+                total = step + max(1, int(left * rate * 0.97))   # 3 %: evaluations and saves
+                if warmup >= total:
+                    warmup = max(1, total // 10)
+                logger.info("measured %.1f steps/s: schedule fixed at %d steps (warm-up %d)",
+                            rate, total, warmup)
+            if step % options.log_every == 0 or step == total:
+                now = time.monotonic()
+                record = {"step": step, "total_steps": total, "lr": lr,
+                          "loss": round(float(result["loss"].detach()), 4),
+                          "mlm_loss": round(float(result["mlm_loss"].detach()), 4),
+                          "mlm_accuracy": round(float(result["mlm_accuracy"].detach()), 4),
+                          "sop_accuracy": round(float(result["sop_accuracy"].detach()), 4),
+                          "grad_norm": round(float(grad_norm), 3),
+                          "seq_per_s": round(window_steps * options.batch_size / (now - window_start), 1),
+                          "elapsed_s": round(elapsed_before + now - start, 1)}
+                if not math.isfinite(record["loss"]):
+                    raise TorchPretrainError(f"loss became {record['loss']} at step {step}: lower "
+                                             "--learning-rate or raise --num-warmup-steps")
+                if step % options.eval_every == 0 or step == total:
+                    record.update(evaluate(model, rows, options, device, autocast))
+                logger.info("%s", json.dumps(record))
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                window_start, window_steps = time.monotonic(), 0
+            if time.monotonic() - last_save >= options.save_every_seconds:
+                _save_state(state_path, model, optimizer, generator, step, total, warmup,
+                            elapsed_before + time.monotonic() - start)
+                save_hf_folder(model, config, out)
+                last_save = time.monotonic()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        log.close()
+    elapsed = elapsed_before + time.monotonic() - start
+    _save_state(state_path, model, optimizer, generator, step, total, warmup, elapsed)
+    save_hf_folder(model, config, out)
+    final = {"step": step, "total_steps": total, "elapsed_s": round(elapsed, 1),
+             "completed": total is not None and step >= total,
+             "stopped_by": (signal.Signals(stop_signal[0]).name if stop_signal
+                            else "schedule" if total is not None and step >= total else "time"),
+             **evaluate(model, rows, options, device, autocast)}
+    info = {"final": final, "options": dataclasses.asdict(options)}
+    write_bytes_atomic(out / "train_info.json", (json.dumps(info, indent=2, default=str) + "\n").encode())
+    logger.info("final: %s", json.dumps(final))
+    return final
