@@ -67,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     from albert_edge.train.pretrain_torch import (TorchPretrainError,  # noqa: PLC0415
                                                   TorchPretrainOptions, train)
 
+    try:
+        import torch  # noqa: F401, PLC0415
+        import transformers  # noqa: F401, PLC0415
+    except ImportError as err:
+        print(f"error: {err.name} is not installed; this trainer needs PyTorch and transformers "
+              "(pip install -e \".[torch]\"), or use the TensorFlow trainer "
+              "`python -m albert_edge.pretrain`", file=sys.stderr)
+        return 2
     fields = {f.name for f in dataclasses.fields(TorchPretrainOptions)}
     options = TorchPretrainOptions(**{k: v for k, v in vars(args).items() if k in fields})
     try:

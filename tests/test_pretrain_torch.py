@@ -258,3 +258,17 @@ def test_help_imports_neither_torch_nor_tensorflow(cli):
                          cwd=ROOT)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip() == "False False"
+
+
+def test_cli_without_torch_says_what_to_install(tmp_path, packed):
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules["torch"] = None          # as on a machine without PyTorch
+        from albert_edge.pretrain_torch import main
+        sys.exit(main(["--train-files", {str(packed)!r}, "--output-dir", {str(tmp_path / "o")!r},
+                       "--config", "x.json", "--num-train-steps", "1"]))
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=ROOT)
+    assert res.returncode == 2 and "torch is not installed" in res.stderr
+    assert ".[torch]" in res.stderr and "Traceback" not in res.stderr
