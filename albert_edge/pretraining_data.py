@@ -17,25 +17,16 @@ from albert_edge.data.pretraining_data import (DOC_BOUNDARIES, PretrainingDataEr
                                                PretrainingDataOptions, create_pretraining_data)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
+    """The reading and pairing flags shared with ``python -m albert_edge.pretraining_pairs``."""
     d = PretrainingDataOptions()
-    p = argparse.ArgumentParser(
-        prog="python -m albert_edge.pretraining_data",
-        description="Create ALBERT pretraining instances (jieba whole-word masking, optional "
-                    "n-gram masking, sentence-order pairs) as TFRecord shards. Streams its input.")
     p.add_argument("--input", nargs="+", required=True, metavar="FILE",
                    help="UTF-8 text files: one paragraph per line, blank lines between documents")
-    p.add_argument("--output-dir", required=True, help="where train-*.tfrecord, eval-*.tfrecord "
-                   "and stats.json are written")
     p.add_argument("--vocab-file", default=None, help="vocab.txt (default: the bundled albert_zh vocab)")
     p.add_argument("--max-seq-len", type=int, default=d.max_seq_len)
-    p.add_argument("--max-predictions-per-seq", type=int, default=d.max_predictions_per_seq)
-    p.add_argument("--masked-lm-prob", type=float, default=d.masked_lm_prob)
     p.add_argument("--dupe-factor", type=int, default=d.dupe_factor,
-                   help="times each document is used, with different masks")
+                   help="times each document is used (cut into pairs at other points, other masks)")
     p.add_argument("--short-seq-prob", type=float, default=d.short_seq_prob)
-    p.add_argument("--max-ngram", type=int, default=d.max_ngram, choices=(1, 2, 3),
-                   help="1 = whole-word masking only; 3 = ALBERT n-gram masking (P(n) ~ 1/n)")
     p.add_argument("--no-whole-word-mask", dest="whole_word_mask", action="store_false",
                    help="mask single characters instead of jieba words")
     p.add_argument("--no-lower-case", dest="do_lower_case", action="store_false")
@@ -47,24 +38,43 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cut longer documents (bounds memory on any input)")
     p.add_argument("--docs-per-chunk", type=int, default=d.docs_per_chunk,
                    help="documents per unit of work (and per RNG seed)")
-    p.add_argument("--num-shards", type=int, default=1)
     p.add_argument("--eval-fraction", type=float, default=0.0,
-                   help="fraction of documents held out into eval-00000-of-00001.tfrecord")
+                   help="fraction of documents held out for held-out MLM / SOP accuracy")
     p.add_argument("--processes", type=int, default=1)
     p.add_argument("--max-lines", type=int, default=None,
                    help="stop after this many input lines (use part of a large corpus)")
     p.add_argument("--sample-rate", type=float, default=1.0,
                    help="keep this fraction of documents (seeded), spread over the whole input")
-    p.add_argument("--shuffle-buffer", type=int, default=10000)
     p.add_argument("--no-progress", dest="progress", action="store_false")
+
+
+def options_from_args(args: argparse.Namespace) -> PretrainingDataOptions:
+    fields = {f.name for f in dataclasses.fields(PretrainingDataOptions)}
+    return PretrainingDataOptions(**{k: v for k, v in vars(args).items() if k in fields})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = PretrainingDataOptions()
+    p = argparse.ArgumentParser(
+        prog="python -m albert_edge.pretraining_data",
+        description="Create ALBERT pretraining instances (jieba whole-word masking, optional "
+                    "n-gram masking, sentence-order pairs) as TFRecord shards. Streams its input.")
+    add_corpus_arguments(p)
+    p.add_argument("--output-dir", required=True, help="where train-*.tfrecord, eval-*.tfrecord "
+                   "and stats.json are written")
+    p.add_argument("--max-predictions-per-seq", type=int, default=d.max_predictions_per_seq)
+    p.add_argument("--masked-lm-prob", type=float, default=d.masked_lm_prob)
+    p.add_argument("--max-ngram", type=int, default=d.max_ngram, choices=(1, 2, 3),
+                   help="1 = whole-word masking only; 3 = ALBERT n-gram masking (P(n) ~ 1/n)")
+    p.add_argument("--num-shards", type=int, default=1)
+    p.add_argument("--shuffle-buffer", type=int, default=10000)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    opt_fields = {f.name for f in dataclasses.fields(PretrainingDataOptions)}
-    options = PretrainingDataOptions(**{k: v for k, v in vars(args).items() if k in opt_fields})
+    options = options_from_args(args)
     try:
         stats = create_pretraining_data(
             args.input, args.output_dir, options, vocab_file=args.vocab_file,

@@ -567,6 +567,23 @@ def _bounded_imap(pool: Any, jobs: Iterable, max_in_flight: int,
         yield pending.popleft().get()
 
 
+def check_corpus_inputs(input_files: Sequence[str | os.PathLike], options: PretrainingDataOptions,
+                        eval_fraction: float, processes: int, sample_rate: float) -> list[Path]:
+    """Validate what every corpus reader takes; the input paths, all existing files."""
+    options.validate()
+    paths = [Path(p) for p in input_files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise PretrainingDataError(f"input file(s) not found: {', '.join(missing)}")
+    if not 0.0 <= eval_fraction < 1.0:
+        raise PretrainingDataError("--eval-fraction must be in [0, 1)")
+    if processes < 1:
+        raise PretrainingDataError("--processes must be >= 1")
+    if not 0.0 < sample_rate <= 1.0:
+        raise PretrainingDataError("--sample-rate must be in (0, 1]")
+    return paths
+
+
 def create_pretraining_data(input_files: Sequence[str | os.PathLike], output_dir: str | os.PathLike,
                             options: PretrainingDataOptions = PretrainingDataOptions(),
                             vocab_file: str | None = None, num_shards: int = 1,
@@ -579,19 +596,9 @@ def create_pretraining_data(input_files: Sequence[str | os.PathLike], output_dir
     ``eval_fraction`` holds out whole documents (chosen by a hash of their first line) for the
     pretraining job's held-out MLM / SOP accuracy. The output is identical for any ``processes``.
     """
-    options.validate()
-    paths = [Path(p) for p in input_files]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise PretrainingDataError(f"input file(s) not found: {', '.join(missing)}")
+    paths = check_corpus_inputs(input_files, options, eval_fraction, processes, sample_rate)
     if num_shards < 1:
         raise PretrainingDataError("--num-shards must be >= 1")
-    if not 0.0 <= eval_fraction < 1.0:
-        raise PretrainingDataError("--eval-fraction must be in [0, 1)")
-    if processes < 1:
-        raise PretrainingDataError("--processes must be >= 1")
-    if not 0.0 < sample_rate <= 1.0:
-        raise PretrainingDataError("--sample-rate must be in (0, 1]")
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -97,19 +97,9 @@ def create_pretraining_pairs(input_files: Sequence[str | Path], output_file: str
     ``options.max_predictions_per_seq``, ``masked_lm_prob`` and ``max_ngram`` are not used here:
     masking happens in the trainer. The output is identical for any ``processes``.
     """
-    options.validate()
-    paths = [Path(p) for p in input_files]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise PretrainingDataError(f"input file(s) not found: {', '.join(missing)}")
+    paths = ptd.check_corpus_inputs(input_files, options, eval_fraction, processes, sample_rate)
     if not str(output_file).endswith(".npz"):
         raise PretrainingDataError(f"--output must end in .npz, got {output_file}")
-    if not 0.0 <= eval_fraction < 1.0:
-        raise PretrainingDataError("--eval-fraction must be in [0, 1)")
-    if processes < 1:
-        raise PretrainingDataError("--processes must be >= 1")
-    if not 0.0 < sample_rate <= 1.0:
-        raise PretrainingDataError("--sample-rate must be in (0, 1]")
 
     from tqdm import tqdm  # noqa: PLC0415
 
