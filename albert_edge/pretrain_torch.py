@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="schedule length; without it, fixed from --train-seconds and the measured rate")
     p.add_argument("--train-seconds", type=float, default=None,
                    help="stop (and save) after this much training time, resumed runs included")
+    p.add_argument("--stop-after-steps", type=int, default=None,
+                   help="stop (and save) after this many steps in this process; the schedule is "
+                        "unchanged, so the same command continues it")
     p.add_argument("--num-warmup-steps", type=int, default=d.num_warmup_steps)
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--max-grad-norm", type=float, default=d.max_grad_norm)

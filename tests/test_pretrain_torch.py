@@ -93,6 +93,10 @@ def test_packing_errors_are_clear(tmp_path, packed):
     assert not (tmp_path / "x.npz").exists()
     with pytest.raises(pd.PretrainingDataError, match="not a readable"):
         load_pretraining_pairs(one)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(packed.read_bytes()[:2000])
+    with pytest.raises(pd.PretrainingDataError, match="not a readable"):
+        load_pretraining_pairs(truncated)
 
 
 def test_dynamic_batch_swaps_half_and_masks_whole_words(packed):
@@ -121,16 +125,15 @@ def test_dynamic_batch_swaps_half_and_masks_whole_words(packed):
         assert weights.sum() <= 5
         chosen_total += int(weights.sum())
         # whole words: a token that continues a word is chosen exactly when the token before it
-        # is (continuation bits travel with their tokens), unless the per-row cap cut the word
+        # is (continuation bits travel with their tokens)
         cont = ((tokens[i] & CONTINUATION_BIT) != 0).tolist()
         bits_a, bits_b = cont[1:a + 1], cont[a + 2:n - 1]
         first_bits, second_bits = (bits_b, bits_a) if swapped else (bits_a, bits_b)
         bits = [False] + [False] + first_bits[1:] + [False] + [False] + second_bits[1:] + [False]
         chosen = set(positions.tolist())
-        if weights.sum() < 5:
-            for q in range(n):
-                if bits[q]:
-                    assert (q in chosen) == (q - 1 in chosen), (i, q)
+        for q in range(n):              # the cap keeps whole words too
+            if bits[q]:
+                assert (q in chosen) == (q - 1 in chosen), (i, q)
     rate = batch["sentence_order_label"].float().mean()
     assert 0.3 < rate < 0.7
     assert chosen_total > 0
@@ -143,6 +146,17 @@ def test_dynamic_batch_swaps_half_and_masks_whole_words(packed):
     assert 0.06 < (at == big["masked_lm_ids"][w]).float().mean() < 0.14
     share = w.sum() / (big["attention_mask"].sum() - 3 * len(big["attention_mask"]))
     assert 0.10 < share < 0.20
+    # a tight cap takes words in random order: the end of a row is masked as often as its start
+    tight = pt.dynamic_batch(tokens.repeat(40, 1), a_len.repeat(40), generator, masked_lm_prob=0.5,
+                             max_predictions=3, vocab_size=rows.vocab_size, special=SPECIAL)
+    assert int(tight["masked_lm_weights"].sum(1).max()) <= 3
+    chosen = torch.zeros_like(tight["input_ids"], dtype=torch.bool)
+    chosen.scatter_(1, tight["masked_lm_positions"], tight["masked_lm_weights"] > 0)
+    length = tight["attention_mask"].sum(1, keepdim=True)
+    pos = torch.arange(chosen.shape[1])[None]
+    early = (chosen & (pos < length // 2)).sum() / ((pos < length // 2).sum() - len(length))
+    late = (chosen & (pos >= length // 2)).sum() / ((pos >= length // 2) & (pos < length)).sum()
+    assert 0.75 < early / late < 1.33, (float(early), float(late))
 
 
 def _options(tmp_path, packed, **kw) -> "pt.TorchPretrainOptions":
@@ -157,27 +171,42 @@ def _options(tmp_path, packed, **kw) -> "pt.TorchPretrainOptions":
 def test_train_resume_matches_an_uninterrupted_run(tmp_path, packed):
     straight = pt.train(_options(tmp_path, packed, output_dir=str(tmp_path / "straight")))
     assert straight["completed"] and straight["step"] == 6 and "eval_mlm_accuracy" in straight
-    pt.train(_options(tmp_path, packed, output_dir=str(tmp_path / "cut"), num_train_steps=3))
-    # the same command with the longer schedule would restart; resuming keeps the stored schedule,
-    # so cut the first run by time instead: a 3-step run, then the rest from training_state.pt
-    state = torch.load(tmp_path / "cut" / pt.STATE_FILE, weights_only=False)
-    state["total_steps"] = 6
-    torch.save(state, tmp_path / "cut" / pt.STATE_FILE)
+    cut = pt.train(_options(tmp_path, packed, output_dir=str(tmp_path / "cut"), stop_after_steps=4))
+    assert cut["step"] == 4 and cut["stopped_by"] == "stop_after_steps" and not cut["completed"]
     resumed = pt.train(_options(tmp_path, packed, output_dir=str(tmp_path / "cut")))
-    assert resumed["step"] == 6
+    assert resumed["step"] == 6 and resumed["completed"]
     from safetensors.numpy import load_file
     a = load_file(str(tmp_path / "straight" / "model.safetensors"))
     b = load_file(str(tmp_path / "cut" / "model.safetensors"))
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     records = [json.loads(l) for l in (tmp_path / "straight" / pt.LOG_FILE).read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4, 6] and records[-1]["lr"] < records[0]["lr"]
+    # a state from another config is refused with advice, not a traceback
+    other = tmp_path / "other.json"
+    other.write_text(pt.AlbertConfig.from_json_file(_mini_config(tmp_path)).replace(
+        hidden_size=48, intermediate_size=96).to_json_string(), encoding="utf-8")
+    with pytest.raises(pt.TorchPretrainError, match="new --output-dir"):
+        pt.train(_options(tmp_path, packed, output_dir=str(tmp_path / "cut"), config=str(other),
+                          num_train_steps=8))
 
 
 def test_time_budget_fixes_the_schedule(tmp_path, packed):
     final = pt.train(_options(tmp_path, packed, num_train_steps=None, train_seconds=10.0,
-                              calibration_steps=3, num_warmup_steps=1000))
-    assert final["total_steps"] is not None and final["step"] <= final["total_steps"]
-    assert final["stopped_by"] in ("schedule", "time")
+                              calibration_steps=3, num_warmup_steps=1000, log_every=1,
+                              eval_every=1000))
+    assert final["total_steps"] is not None and 13 <= final["step"] <= final["total_steps"]
+    lrs = [json.loads(l)["lr"] for l in (tmp_path / "run" / pt.LOG_FILE).read_text().splitlines()]
+    # warm-up shrank to fit the measured schedule: the peak is reached, then the rate decays
+    assert max(lrs) > 0.5e-3 and lrs[-1] < max(lrs)
+
+
+def test_resume_before_the_schedule_was_fixed(tmp_path, packed):
+    """A time-budget run stopped before calibrating resumes under an explicit schedule."""
+    first = pt.train(_options(tmp_path, packed, num_train_steps=None, train_seconds=600.0,
+                              stop_after_steps=5))
+    assert first["total_steps"] is None and first["step"] == 5
+    again = pt.train(_options(tmp_path, packed, num_train_steps=8))
+    assert again["step"] == 8 and again["completed"]
 
 
 def test_output_folder_fine_tunes_in_the_kit(tmp_path, packed):
@@ -238,6 +267,12 @@ def test_cli_errors_without_traceback(tmp_path, packed):
           "--config", str(_mini_config(tmp_path)), "--num-train-steps", "1"], "not found"),
         (["--train-files", str(packed), "--output-dir", str(tmp_path / "o"), "--config",
           str(_mini_config(tmp_path))], "--train-seconds"),
+        (["--train-files", str(packed), "--output-dir", str(tmp_path / "o"), "--config",
+          str(_mini_config(tmp_path)), "--num-train-steps", "1", "--device", "gpu0"],
+         "not a device name"),
+        (["--train-files", str(packed), "--output-dir", str(tmp_path / "o"), "--config",
+          str(_mini_config(tmp_path)), "--num-train-steps", "1", "--eval-rows", "-1"],
+         "--eval-rows"),
     ]
     for argv, message in cases:
         res = subprocess.run([sys.executable, "-m", "albert_edge.pretrain_torch", *argv], env=env,

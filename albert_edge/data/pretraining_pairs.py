@@ -27,6 +27,7 @@ import io
 import json
 import logging
 import random
+import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -103,6 +104,12 @@ def create_pretraining_pairs(input_files: Sequence[str | Path], output_file: str
 
     from tqdm import tqdm  # noqa: PLC0415
 
+    from albert_edge.tokenization import DEFAULT_VOCAB, load_vocab  # noqa: PLC0415
+
+    vocab = load_vocab(vocab_file or DEFAULT_VOCAB)
+    if len(vocab) > CONTINUATION_BIT:
+        raise PretrainingDataError(f"the vocabulary has {len(vocab)} entries; packed pairs hold "
+                                   f"ids below {CONTINUATION_BIT}")
     bar = tqdm(total=sum(p.stat().st_size for p in paths), unit="B", unit_scale=True,
                desc="pretraining pairs", disable=not progress, mininterval=2.0)
     stats = Stats()
@@ -140,12 +147,6 @@ def create_pretraining_pairs(input_files: Sequence[str | Path], output_file: str
         raise PretrainingDataError(
             f"no sentence pairs could be built from {', '.join(map(str, paths))}: every document "
             "has fewer than two sentences (use --doc-boundary blank for one-sentence lines)")
-    from albert_edge.tokenization import DEFAULT_VOCAB, load_vocab  # noqa: PLC0415
-
-    vocab = load_vocab(vocab_file or DEFAULT_VOCAB)
-    if len(vocab) > CONTINUATION_BIT:
-        raise PretrainingDataError(f"the vocabulary has {len(vocab)} entries; packed pairs hold "
-                                   f"ids below {CONTINUATION_BIT}")
     meta = {"format": FORMAT, "options": dataclasses.asdict(options),
             "stats": dataclasses.asdict(stats), "eval_fraction": eval_fraction,
             "input_files": [str(p) for p in paths], "sample_rate": sample_rate,
@@ -169,7 +170,7 @@ def load_pretraining_pairs(path: str | Path) -> dict[str, Any]:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
         raise PretrainingDataError(f"{path}: not a readable pretraining-pairs .npz ({err}); "
                                    "make one with `python -m albert_edge.pretraining_pairs`") from None
     meta = json.loads(str(arrays.pop("meta", "{}")))

@@ -77,6 +77,7 @@ class TorchPretrainOptions:
     device: str = "auto"
     bf16: bool = True
     init_checkpoint: Optional[str] = None   # a Hugging Face ALBERT folder to continue from
+    stop_after_steps: Optional[int] = None  # stop (and save) after this many steps in this process
 
     def validate(self) -> None:
         if self.num_train_steps is None and self.train_seconds is None:
@@ -92,6 +93,13 @@ class TorchPretrainOptions:
             raise TorchPretrainError("--masked-lm-prob must be in (0, 1)")
         if self.learning_rate <= 0 or self.num_warmup_steps < 0:
             raise TorchPretrainError("--learning-rate must be > 0 and --num-warmup-steps >= 0")
+        if self.calibration_steps < 1 or self.eval_rows < 0:
+            raise TorchPretrainError("--calibration-steps must be >= 1 and --eval-rows >= 0")
+        if self.save_every_seconds <= 0 or self.max_grad_norm <= 0 or self.weight_decay < 0:
+            raise TorchPretrainError("--save-every-seconds and --max-grad-norm must be > 0, "
+                                     "--weight-decay >= 0")
+        if self.stop_after_steps is not None and self.stop_after_steps < 1:
+            raise TorchPretrainError("--stop-after-steps must be >= 1")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -131,8 +139,14 @@ def load_rows(paths: Sequence[str], device: Any) -> PackedRows:
     def cat(key: str) -> Any:
         return torch.from_numpy(np.concatenate([p[key] for p in parts]).astype(np.int64)).to(device)
 
+    special = parts[0]["meta"]["special_ids"]
+    missing = [t for t in ("[CLS]", "[SEP]", "[MASK]") if t not in special]
+    vocab_size = vocab_sizes.pop()
+    if missing or vocab_size <= FIRST_ORDINARY_ID:
+        raise TorchPretrainError(f"{paths[0]} was packed with a vocabulary that is not BERT-Chinese's "
+                                 f"(missing {missing}, {vocab_size} entries); use albert_zh's vocab.txt")
     rows = PackedRows(cat("train_tokens"), cat("train_a_len"), cat("eval_tokens"),
-                      cat("eval_a_len"), parts[0]["meta"]["special_ids"], vocab_sizes.pop())
+                      cat("eval_a_len"), special, vocab_size)
     if rows.tokens.shape[0] == 0:
         raise TorchPretrainError(f"{', '.join(paths)} hold no training rows")
     return rows
@@ -145,8 +159,8 @@ def dynamic_batch(rows: Any, a_len: Any, generator: Any, *, masked_lm_prob: floa
     ``rows`` int64 [B, L] holds ``[CLS] A [SEP] B [SEP]`` in document order. Half the rows are
     turned into ``[CLS] B [SEP] A [SEP]`` (``sentence_order_label`` 1, as in ALBERT). Whole words
     (a token without the continuation bit and the tokens after it that carry it) are masked with
-    probability ``masked_lm_prob`` each, at most ``max_predictions`` tokens per row; a masked token
-    becomes [MASK] 80 % of the time, a random token 10 %, and stays 10 %.
+    probability ``masked_lm_prob`` each, at most ``max_predictions`` tokens per row (whole words, in
+    random order); a masked token becomes [MASK] 80 % of the time, a random token 10 %, and stays 10 %.
     """
     import torch  # noqa: PLC0415
 
@@ -178,9 +192,16 @@ def dynamic_batch(rows: Any, a_len: Any, generator: Any, *, masked_lm_prob: floa
     prev_candidate = torch.nn.functional.pad(candidate[:, :-1], (1, 0), value=False)
     word_start = candidate & (~continues | ~prev_candidate)
     word_id = (torch.cumsum(word_start.long(), 1) - 1).clamp(min=0)     # [B, L]
-    coin = torch.rand(B, L, generator=generator, device=device)
-    chosen = candidate & (torch.gather(coin, 1, word_id) < masked_lm_prob)
-    chosen &= torch.cumsum(chosen.long(), 1) <= max_predictions
+    coin = torch.gather(torch.rand(B, L, generator=generator, device=device), 1, word_id)
+    chosen = candidate & (coin < masked_lm_prob)
+    # The cap keeps whole words, taken in the random order of their coins (not left to right, which
+    # would mask the start of long rows more often than the end).
+    order = torch.argsort(torch.where(chosen, coin, 2.0), dim=1, stable=True)  # words grouped
+    chosen_sorted = torch.gather(chosen, 1, order)
+    running = torch.where(chosen_sorted, torch.cumsum(chosen_sorted.long(), 1), 0)
+    word_total = torch.zeros_like(running).scatter_reduce(
+        1, torch.gather(word_id, 1, order), running, reduce="amax")     # [B, L] per word id
+    chosen &= torch.gather(word_total, 1, word_id) <= max_predictions
 
     # Targets: the chosen positions first, in order, padded to max_predictions.
     order = torch.sort((~chosen).to(torch.int8), dim=1, stable=True).indices
@@ -268,8 +289,13 @@ def load_init_checkpoint(model: Any, folder: str | Path) -> None:
     if not path.is_file():
         raise TorchPretrainError(f"--init-checkpoint {folder}: no model.safetensors there (a "
                                  "folder written by this trainer or by `albert_edge.checkpoint.save_hf`)")
+    try:
+        loaded = load_file(str(path))
+    except Exception as err:  # SafetensorError, OSError: a truncated or foreign file
+        raise TorchPretrainError(f"--init-checkpoint {path}: not a readable safetensors file "
+                                 f"({err})") from None
     state = {(k if k.startswith(("albert.", "predictions.", "sop_classifier.")) else "albert." + k): v
-             for k, v in load_file(str(path)).items()}
+             for k, v in loaded.items()}
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as err:
@@ -358,8 +384,15 @@ def train(options: TorchPretrainOptions) -> dict:
     if options.device == "auto":
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
-        device = torch.device(options.device)
+        try:
+            device = torch.device(options.device)
+        except RuntimeError:
+            raise TorchPretrainError(f"--device {options.device!r} is not a device name "
+                                     "('auto', 'cpu', 'cuda', 'cuda:1', …)") from None
     cuda = device.type == "cuda"
+    if cuda and not torch.cuda.is_available():
+        raise TorchPretrainError(f"--device {options.device}: PyTorch sees no CUDA device here "
+                                 "(use --device cpu, or a CUDA build of PyTorch)")
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -380,20 +413,38 @@ def train(options: TorchPretrainOptions) -> dict:
     state_path = out / STATE_FILE
     if state_path.is_file():
         state = torch.load(state_path, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"].cpu() if not cuda else state["generator"])
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError) as err:
+            raise TorchPretrainError(
+                f"{state_path} was written by a run with another --config "
+                f"({str(err).splitlines()[0]}): use a new --output-dir, or the old config") from None
+        generator.set_state(state["generator"].cpu())      # set_state takes a CPU ByteTensor
         torch.set_rng_state(state["torch_rng"].cpu())      # dropout in the SOP head
         if cuda and state.get("cuda_rng"):
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
-        step, total, warmup = state["step"], state["total_steps"], state["warmup_steps"]
+        step, warmup = state["step"], state["warmup_steps"]
+        if state["total_steps"] is not None:   # the schedule a run fixed stays fixed
+            if total is not None and total != state["total_steps"]:
+                logger.warning("resuming with the stored schedule of %d steps, not "
+                               "--num-train-steps %d", state["total_steps"], total)
+            total = state["total_steps"]
         elapsed_before = state["elapsed_seconds"]
         logger.info("resumed from %s at step %d", state_path, step)
     elif options.init_checkpoint:
         load_init_checkpoint(model, options.init_checkpoint)
+    if total is not None and warmup >= total:
+        warmup = max(1, total // 10)
+        logger.warning("--num-warmup-steps is not shorter than the schedule: warm-up %d steps", warmup)
+    bf16 = options.bf16 and cuda and torch.cuda.is_bf16_supported()
+    if options.bf16 and cuda and not bf16:
+        logger.warning("this GPU has no bf16: training in fp32")
     autocast = ((lambda: torch.autocast("cuda", dtype=torch.bfloat16))
-                if cuda and options.bf16 else contextlib.nullcontext)
+                if bf16 else contextlib.nullcontext)
+    resume_step = step
 
+    log = open(out / LOG_FILE, "a", encoding="utf-8")
     stop_signal: list[int] = []
     previous = {s: signal.signal(s, lambda signum, _frame: stop_signal.append(signum))
                 for s in (signal.SIGTERM, signal.SIGINT)}
@@ -406,13 +457,14 @@ def train(options: TorchPretrainOptions) -> dict:
     calibration_start: Optional[float] = None
     calibration_from = 0
     record: dict = {}
-    log = open(out / LOG_FILE, "a", encoding="utf-8")
     model.train()
     try:
         while total is None or step < total:
             now = time.monotonic()
             elapsed = elapsed_before + now - start
             if stop_signal or (options.train_seconds is not None and elapsed >= options.train_seconds):
+                break
+            if options.stop_after_steps is not None and step - resume_step >= options.stop_after_steps:
                 break
             lr = learning_rate(step, options.learning_rate, warmup, total)
             for group in optimizer.param_groups:
@@ -432,14 +484,14 @@ def train(options: TorchPretrainOptions) -> dict:
             step += 1
             window_steps += 1
 
-            if total is None and calibration_start is None and step >= 10:  # kernels warm
-                if cuda:
-                    torch.cuda.synchronize()
+            if total is None and calibration_start is None and step >= resume_step + 10:
+                if cuda:                                       # kernels are warm now
+                    torch.cuda.synchronize(device)
                 calibration_start, calibration_from = time.monotonic(), step
             elif (total is None and calibration_start is not None
                   and step - calibration_from >= options.calibration_steps):
                 if cuda:
-                    torch.cuda.synchronize()
+                    torch.cuda.synchronize(device)
                 rate = options.calibration_steps / (time.monotonic() - calibration_start)
                 left = options.train_seconds - (elapsed_before + time.monotonic() - start)
                 total = step + max(1, int(left * rate * 0.97))   # 3 %: evaluations and saves
@@ -467,6 +519,9 @@ def train(options: TorchPretrainOptions) -> dict:
                 log.flush()
                 window_start, window_steps = time.monotonic(), 0
             if time.monotonic() - last_save >= options.save_every_seconds:
+                if not torch.isfinite(result["loss"].detach()):
+                    raise TorchPretrainError(f"loss became non-finite by step {step}: lower "
+                                             "--learning-rate (the last saved state is kept)")
                 _save_state(state_path, model, optimizer, generator, step, total, warmup,
                             elapsed_before + time.monotonic() - start)
                 save_hf_folder(model, config, out)
@@ -475,13 +530,22 @@ def train(options: TorchPretrainOptions) -> dict:
         for s, handler in previous.items():
             signal.signal(s, handler)
         log.close()
+    if step > resume_step and not torch.isfinite(result["loss"].detach()):
+        raise TorchPretrainError(f"loss became non-finite by step {step}: lower --learning-rate "
+                                 "(the last saved state is kept)")
     elapsed = elapsed_before + time.monotonic() - start
     _save_state(state_path, model, optimizer, generator, step, total, warmup, elapsed)
     save_hf_folder(model, config, out)
+    if stop_signal:
+        stopped_by = signal.Signals(stop_signal[0]).name
+    elif total is not None and step >= total:
+        stopped_by = "schedule"
+    elif options.stop_after_steps is not None and step - resume_step >= options.stop_after_steps:
+        stopped_by = "stop_after_steps"
+    else:
+        stopped_by = "time"
     final = {"step": step, "total_steps": total, "elapsed_s": round(elapsed, 1),
-             "completed": total is not None and step >= total,
-             "stopped_by": (signal.Signals(stop_signal[0]).name if stop_signal
-                            else "schedule" if total is not None and step >= total else "time"),
+             "completed": total is not None and step >= total, "stopped_by": stopped_by,
              **evaluate(model, rows, options, device, autocast)}
     info = {"final": final, "options": dataclasses.asdict(options)}
     write_bytes_atomic(out / "train_info.json", (json.dumps(info, indent=2, default=str) + "\n").encode())
