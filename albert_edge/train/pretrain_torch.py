@@ -34,7 +34,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from albert_edge.checkpoint import hf_config_dict
+from albert_edge.checkpoint import CheckpointError, hf_config_dict, read_hf_folder
 from albert_edge.config import AlbertConfig
 from albert_edge.data.pretraining_pairs import CONTINUATION_BIT, load_pretraining_pairs
 from albert_edge.fileio import atomic_dir, write_bytes_atomic
@@ -283,19 +283,16 @@ def _optimizer(model: Any, options: TorchPretrainOptions, fused: bool) -> Any:
 
 def load_init_checkpoint(model: Any, folder: str | Path) -> None:
     """Start from a Hugging Face ALBERT folder's weights (this trainer's output, or converted)."""
-    from safetensors.torch import load_file  # noqa: PLC0415
+    import torch  # noqa: PLC0415
 
-    path = Path(folder) / "model.safetensors"
-    if not path.is_file():
+    if not (Path(folder) / "model.safetensors").is_file():
         raise TorchPretrainError(f"--init-checkpoint {folder}: no model.safetensors there (a "
                                  "folder written by this trainer or by `albert_edge.checkpoint.save_hf`)")
     try:
-        loaded = load_file(str(path))
-    except Exception as err:  # SafetensorError, OSError: a truncated or foreign file
-        raise TorchPretrainError(f"--init-checkpoint {path}: not a readable safetensors file "
-                                 f"({err})") from None
-    state = {(k if k.startswith(("albert.", "predictions.", "sop_classifier.")) else "albert." + k): v
-             for k, v in loaded.items()}
+        _, arrays = read_hf_folder(folder)
+    except CheckpointError as err:
+        raise TorchPretrainError(f"--init-checkpoint: {err}") from None
+    state = {k: torch.from_numpy(v) for k, v in arrays.items()}
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as err:
@@ -371,6 +368,23 @@ def evaluate(model: Any, rows: PackedRows, options: TorchPretrainOptions, device
 
 
 # ------------------------------------------------------------------------------------------------
+def resolve_device(name: str) -> Any:
+    """``'auto'`` → CUDA when PyTorch sees one, else CPU; any other name must exist here."""
+    import torch  # noqa: PLC0415
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise TorchPretrainError(f"--device {name!r} is not a device name "
+                                 "('auto', 'cpu', 'cuda', 'cuda:1', …)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TorchPretrainError(f"--device {name}: PyTorch sees no CUDA device here "
+                                 "(use --device cpu, or a CUDA build of PyTorch)")
+    return device
+
+
 def train(options: TorchPretrainOptions) -> dict:
     """Pretrain (or resume) into ``options.output_dir``; returns the final log record."""
     import contextlib  # noqa: PLC0415
@@ -381,18 +395,8 @@ def train(options: TorchPretrainOptions) -> dict:
     config = AlbertConfig.from_json_file(options.config)
     out = Path(options.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if options.device == "auto":
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        try:
-            device = torch.device(options.device)
-        except RuntimeError:
-            raise TorchPretrainError(f"--device {options.device!r} is not a device name "
-                                     "('auto', 'cpu', 'cuda', 'cuda:1', …)") from None
+    device = resolve_device(options.device)
     cuda = device.type == "cuda"
-    if cuda and not torch.cuda.is_available():
-        raise TorchPretrainError(f"--device {options.device}: PyTorch sees no CUDA device here "
-                                 "(use --device cpu, or a CUDA build of PyTorch)")
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -456,7 +460,17 @@ def train(options: TorchPretrainOptions) -> dict:
     window_start, window_steps = start, 0
     calibration_start: Optional[float] = None
     calibration_from = 0
-    record: dict = {}
+    loss = None                                   # the last step's loss, checked before any save
+
+    def save() -> None:
+        """training_state.pt + the Hugging Face folder; never a diverged model."""
+        if loss is not None and not torch.isfinite(loss):
+            raise TorchPretrainError(f"loss became non-finite by step {step}: lower "
+                                     "--learning-rate (the last saved state is kept)")
+        _save_state(state_path, model, optimizer, generator, step, total, warmup,
+                    elapsed_before + time.monotonic() - start)
+        save_hf_folder(model, config, out)
+
     model.train()
     try:
         while total is None or step < total:
@@ -483,6 +497,7 @@ def train(options: TorchPretrainOptions) -> dict:
             optimizer.step()
             step += 1
             window_steps += 1
+            loss = result["loss"].detach()
 
             if total is None and calibration_start is None and step >= resume_step + 10:
                 if cuda:                                       # kernels are warm now
@@ -519,23 +534,14 @@ def train(options: TorchPretrainOptions) -> dict:
                 log.flush()
                 window_start, window_steps = time.monotonic(), 0
             if time.monotonic() - last_save >= options.save_every_seconds:
-                if not torch.isfinite(result["loss"].detach()):
-                    raise TorchPretrainError(f"loss became non-finite by step {step}: lower "
-                                             "--learning-rate (the last saved state is kept)")
-                _save_state(state_path, model, optimizer, generator, step, total, warmup,
-                            elapsed_before + time.monotonic() - start)
-                save_hf_folder(model, config, out)
+                save()
                 last_save = time.monotonic()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
         log.close()
-    if step > resume_step and not torch.isfinite(result["loss"].detach()):
-        raise TorchPretrainError(f"loss became non-finite by step {step}: lower --learning-rate "
-                                 "(the last saved state is kept)")
+    save()
     elapsed = elapsed_before + time.monotonic() - start
-    _save_state(state_path, model, optimizer, generator, step, total, warmup, elapsed)
-    save_hf_folder(model, config, out)
     if stop_signal:
         stopped_by = signal.Signals(stop_signal[0]).name
     elif total is not None and step >= total:
