@@ -1,13 +1,13 @@
 # albert_edge — two commands on a fresh machine:
 #   make export   create .venv, install, run the main job (python -m albert_edge.export tiny)
-#   make test     install what the tests need (Python extras, a JDK, Debian junit4), run every suite
+#   make test     install what the tests need (Python extras, JDK, junit4, Android tools), run every suite
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 EXPORT_ARGS ?=
 
-.PHONY: install install-test java-deps export test test-python test-java android-assets clean
+.PHONY: install install-test java-deps export test test-fast test-python test-java android-assets android-check arm-deps arm-check clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'" >&2; exit 2; }
@@ -23,28 +23,59 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# A JDK and JUnit 4 from Debian, installed only when missing (CI runs as root).
+# A JDK, JUnit 4, the API 23 android.jar, Debian's Android build tools (aapt2, dx, zipalign,
+# apksigner, framework-res) and shellcheck, installed only when missing with at most one
+# apt-get update (CI runs as root): see android_demo/install_deps.sh.
 java-deps:
-	@if ! command -v javac >/dev/null || [ ! -f /usr/share/java/junit4.jar ]; then \
+	@bash android_demo/install_deps.sh
+
+# qemu-user (not -static: it loads the counting plugin), a C compiler and setarch for the ARM check
+# (python -m albert_edge.benchmark arm), installed only when missing (CI runs as root).
+arm-deps:
+	@if ! command -v qemu-aarch64 >/dev/null || ! command -v cc >/dev/null || ! command -v setarch >/dev/null \
+	    || ! command -v xz >/dev/null || [ ! -f /usr/include/stdio.h ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless junit4 >/dev/null; \
-	  else echo "error: need javac and /usr/share/java/junit4.jar (Debian: apt-get install default-jdk-headless junit4)" >&2; exit 2; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      qemu-user gcc libc6-dev util-linux xz-utils >/dev/null; \
+	  else echo "error: need qemu-aarch64, cc, setarch and xz (Debian: apt-get install qemu-user gcc libc6-dev util-linux xz-utils)" >&2; exit 2; fi; \
 	fi
 
 export: install
 	$(PY) -m albert_edge.export tiny $(EXPORT_ARGS)
 
-test-python: install-test
+test-python: install-test java-deps arm-deps
 	@set +e; $(PY) -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test-java: java-deps
 	bash android_demo/run_java_tests.sh
 
+# The quick loop while editing: every test not marked slow (no subprocesses, no training, no APK).
+test-fast: install-test
+	@set +e; $(PY) -m pytest -q -m "not slow"; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
 test: test-python test-java
 
 android-assets:
 	bash android_demo/copy_assets.sh
+
+# A debug APK from Debian's Android tools, checked (resources linked against framework-res, dex
+# without invoke-custom, model stored uncompressed, aligned, signed, verified). No LiteRT inside:
+# see android_demo/README.md. Uses exports/albert_tiny from `make export`.
+android-check: java-deps
+	bash android_demo/android_check.sh
+
+# The full ARM matrix (3 variants x L32/L128 x 3 CPU models) on exports/albert_tiny (make export
+# first): table, plot and rows for `benchmark compare` in benchmark/arm/. See benchmark/PERFORMANCE.md.
+ARM_VARIANTS ?= int8 dynamic_int8 fp32
+ARM_CPUS ?= cortex-a76,cortex-a72,max,sme=off
+ARM_ARGS ?= --seq-len 32,128 --pairs 20 --float-pairs 3
+arm-check: install arm-deps
+	@test -f exports/albert_tiny/albert_tiny_int8.tflite || { echo "error: exports/albert_tiny/ missing: run 'make export' first" >&2; exit 2; }
+	$(PY) -m albert_edge.benchmark arm $(foreach v,$(ARM_VARIANTS),--model exports/albert_tiny/albert_tiny_$(v).tflite) \
+	  --cpu $(ARM_CPUS) $(ARM_ARGS) --json benchmark/arm/results.json --markdown benchmark/arm/results.md \
+	  --plot benchmark/arm/results.png
 
 clean:
 	rm -rf exports runs .pytest_cache

@@ -14,6 +14,8 @@ import json
 import logging
 import sys
 
+from albert_edge.cli import quiet_tensorflow
+
 from albert_edge.train.common import TrainingError
 from albert_edge.train.embedding_init import EmbeddingInitOptions
 
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_tensorflow()   # TensorFlow's C++ log lines stay hidden unless TF_CPP_MIN_LOG_LEVEL is set
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from albert_edge.train.embedding_init import build_embedding_init  # noqa: PLC0415
 

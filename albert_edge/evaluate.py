@@ -2,42 +2,35 @@
 
 The last line printed is JSON: `{"accuracy": …, "n": …, "accuracy_ci95": [lo, hi]}` (per-label
 counts before it); the interval is Wilson's 95 % score interval.
-Exit codes: 0 ok · 2 unusable model or data file.
+
+`--behaviour` (with or without `--data`) also runs the behaviour suite of a similarity model
+(`albert_edge.behaviour`): a table of pass rates per category, the worst failures, and the gate —
+exit 1 naming the categories below target.
+Exit codes: 0 ok · 1 the behaviour gate failed · 2 unusable model or data file.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from typing import Optional, Sequence
 
 import numpy as np
 
+from albert_edge.cli import describe_os_error, positive_int, quiet_tensorflow, setup_logging
 from albert_edge.data.tasks import TASK_KINDS, DataError, label_ids, read_examples
-
-
-def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % (z = 1.96) Wilson score interval of an accuracy of correct / n.
-
-    Why: 2,000 validation pairs give about ±2 points; two models closer than that are not shown
-    to differ, and picking the best of many evaluations on the same file is optimistic by part of it.
-    """
-    if n <= 0:
-        raise ValueError("an interval needs at least one example")
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return round(float(centre - half), 4), round(float(centre + half), 4)
+from albert_edge.metrics import wilson_interval
 
 
 def evaluate(model_path: str, data: str, seq_len: Optional[int] = None, kind: str = "pairs",
-             limit: Optional[int] = None, num_threads: int = 1) -> dict:
+             limit: Optional[int] = None, num_threads: int = 1, config: Optional[str] = None) -> dict:
     """Accuracy of `model_path` on a labelled file; labels must be in the model's label set."""
     from tqdm import tqdm
     from albert_edge.inference import load_classifier
-    classifier = load_classifier(model_path, num_threads=num_threads, seq_len=seq_len)
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of examples, got {limit}")
     examples = read_examples(data, kind)[:limit] if limit else read_examples(data, kind)
+    classifier = load_classifier(model_path, num_threads=num_threads, seq_len=seq_len, config_file=config)
     gold = np.asarray(label_ids(examples, classifier.labels))
     pairs = [(e.text_a, e.text_b) for e in examples]
     chunks = [pairs[i:i + 256] for i in range(0, len(pairs), 256)]
@@ -54,25 +47,56 @@ def evaluate(model_path: str, data: str, seq_len: Optional[int] = None, kind: st
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m albert_edge.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help=".tflite file or checkpoint folder/prefix (with albert_config.json, labels.txt)")
-    p.add_argument("--data", required=True, help="labelled TSV (pairs: a<TAB>b<TAB>label; single: text<TAB>label)")
-    p.add_argument("--seq-len", type=int, help="fixed sequence length (default: smallest exported length that fits)")
+    p.add_argument("--data", help="labelled TSV (pairs: a<TAB>b<TAB>label; single: text<TAB>label)")
+    p.add_argument("--behaviour", action="store_true",
+                   help="run the behaviour suite of a similarity model (categories, symmetry); exit 1 "
+                        "when a category misses its target")
+    p.add_argument("--seq-len", type=positive_int,
+                   help="fixed sequence length (default: smallest exported length that fits)")
     p.add_argument("--kind", choices=TASK_KINDS, default="pairs")
-    p.add_argument("--limit", type=int, help="first N examples only")
-    p.add_argument("--threads", type=int, default=1, help="TFLite interpreter threads")
+    p.add_argument("--limit", type=positive_int, help="first N examples only")
+    p.add_argument("--threads", type=positive_int, default=1, help="TFLite interpreter threads")
+    p.add_argument("--config", help="albert_config*.json of a checkpoint that has none beside it")
+    p.add_argument("-v", "--verbose", action="store_true", help="INFO logging and TensorFlow's own log lines")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    setup_logging(args.verbose)
+    quiet_tensorflow(args.verbose, preload=not str(args.model).endswith(".tflite"))
     from albert_edge.checkpoint import CheckpointError
     from albert_edge.config import ConfigError
     from albert_edge.runtime import ModelError
+    if not args.data and not args.behaviour:
+        p.error("give --data FILE, --behaviour, or both")
     try:
-        result = evaluate(args.model, args.data, args.seq_len, args.kind, args.limit, args.threads)
+        result = (evaluate(args.model, args.data, args.seq_len, args.kind, args.limit, args.threads,
+                           config=args.config) if args.data else None)
+        report = behaviour_report(args.model, args.threads) if args.behaviour else None
     except (DataError, CheckpointError, ConfigError, ModelError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    for label, counts in result.pop("per_label").items():
-        print(f"label {label}: {counts['correct']}/{counts['n']} correct")
-    print(json.dumps(result))
+    except OSError as err:
+        print(f"error: {describe_os_error(err, 'cannot read')}", file=sys.stderr)
+        return 2
+    if result is not None:
+        for label, counts in result.pop("per_label").items():
+            print(f"label {label}: {counts['correct']}/{counts['n']} correct")
+        print(json.dumps(result))
+    if report is not None:
+        print(report.to_markdown())
+        for case, p_same in report.failures[:10]:
+            print(f"failed {case.category}: p(same)={p_same:.3f}  {case.a} | {case.b}")
+        print(json.dumps({"behaviour": report.to_dict()}, ensure_ascii=False))
+        if not report.ok:
+            print(f"gate failed: behaviour ({', '.join(report.failed_gates)} below target)",
+                  file=sys.stderr)
+            return 1
     return 0
+
+
+def behaviour_report(model_path: str, num_threads: int = 1):
+    """The behaviour suite (`albert_edge.behaviour`) run on a similarity model."""
+    from albert_edge.behaviour import run_suite
+    from albert_edge.similarity import Similarity
+    return run_suite(Similarity(model_path, num_threads=num_threads).predict_sentences)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 
+from albert_edge.cli import describe_os_error, is_environment_error, quiet_tensorflow, setup_logging
 from albert_edge.train.common import TrainingError, add_run_arguments
 from albert_edge.train.finetune import TASKS, FinetuneOptions
 
@@ -50,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transitive-pairs", action="store_true",
                    help="pairs task with labels 0/1: also train on pairs implied by transitivity "
                         "(a~b, b~c => a~c; a~b, b!~c => a!~c), matching sentences by exact text")
+    p.add_argument("--edited-pairs", type=int, default=d.edited_pairs, metavar="N",
+                   help="pairs task with labels 0/1: add up to N pairs per one-edit rewrite of the "
+                        "training sentences (punctuation, 请问, particles … -> 1; one city, app, "
+                        "number, time swapped or negated -> 0; see albert_edge.data.pair_edits)")
     p.add_argument("--ema-decay", type=float, default=d.ema_decay,
                    help="> 0 (e.g. 0.999): keep an exponential moving average of the weights; it is "
                         "what is evaluated, kept as best and written (the raw accuracy is logged beside)")
@@ -59,18 +64,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, default=d.save_every, help="training-state save interval")
     p.add_argument("--log-every", type=int, default=d.log_every)
     add_run_arguments(p, d)
+    p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own log lines")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    verbose = vars(args).pop("verbose")
+    quiet_tensorflow(verbose)
+    setup_logging(verbose, logging.INFO, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     from albert_edge.train.finetune import Finetuner  # noqa: PLC0415 — imports TensorFlow
 
     try:
         summary = Finetuner(FinetuneOptions(**vars(args))).run()
     except TrainingError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if not is_environment_error(err):
+            raise
+        print(f"error: {describe_os_error(err)}", file=sys.stderr)
         return 2
     print(json.dumps({"completed": summary["completed"], "steps_done": summary["steps_done"],
                       "best": summary["best"]}))

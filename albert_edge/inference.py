@@ -50,7 +50,8 @@ class CheckpointClassifier:
         folder = Path(path) if os.path.isdir(path) else Path(path).parent
         config = AlbertConfig.from_json_file(config_file) if config_file else ck.config_for_checkpoint(path)
         if config is None:
-            raise ck.CheckpointError(f"no albert_config*.json beside {path}: pass --config")
+            raise ck.CheckpointError(f"no albert_config*.json beside {path}: put the model's config there, "
+                                     "or pass --config path/to/albert_config.json")
         self.labels = read_labels(folder)
         self.model = AlbertClassifier(config, num_labels=len(self.labels), dropout_prob=0.0).build_weights()
         ck.load_weights(self.model, path, require_heads=("classifier/",))
@@ -75,9 +76,15 @@ class CheckpointClassifier:
         return out
 
 
-def load_classifier(path: str | os.PathLike, num_threads: int = 1, seq_len: Optional[int] = None):
-    """A classifier for a `.tflite` file or a checkpoint folder/prefix."""
+def load_classifier(path: str | os.PathLike, num_threads: int = 1, seq_len: Optional[int] = None,
+                    config_file: Optional[str] = None):
+    """A classifier for a `.tflite` file or a checkpoint folder/prefix (`config_file` for a
+    checkpoint without its albert_config.json beside it)."""
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {num_threads!r}")
+    if seq_len is not None and (not isinstance(seq_len, int) or seq_len < 1):
+        raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
     if str(path).endswith(".tflite"):
         return TFLiteClassifier(path, num_threads=num_threads, seq_len=seq_len)
-    return CheckpointClassifier(path, seq_len=seq_len)
+    return CheckpointClassifier(path, seq_len=seq_len, config_file=config_file)
 

@@ -166,7 +166,8 @@ class AlbertAttention(_ConfigLayer):
         k = self._split_heads(self.key(x))                                 # [batch, N, seq, D]
         v = self._split_heads(self.value(x))                               # [batch, N, seq, D]
         scores = tf.matmul(q, k, transpose_b=True) * (1.0 / math.sqrt(c.head_size))  # [batch, N, seq, seq]
-        probs = tf.nn.softmax(scores + attention_bias, axis=-1)
+        # the bias is float32; under a mixed-precision policy the scores are bf16/fp16
+        probs = tf.nn.softmax(scores + tf.cast(attention_bias, scores.dtype), axis=-1)
         probs = self.dropout(probs, training=training)
         context = tf.matmul(probs, v)                                      # [batch, N, seq, D]
         context = tf.transpose(context, [0, 2, 1, 3])                      # [batch, seq, N, D]

@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 
+from albert_edge.cli import describe_os_error, is_environment_error, quiet_tensorflow, setup_logging
 from albert_edge.train.common import OPTIMIZERS, TrainingError, add_run_arguments
 from albert_edge.train.pretrain import SHARD_MIXES, PretrainOptions
 
@@ -56,18 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unigram-records", type=int, default=d.unigram_records,
                    help="training records counted for the unigram prior")
     add_run_arguments(p, d)
+    p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own log lines")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    verbose = vars(args).pop("verbose")
+    quiet_tensorflow(verbose)
+    setup_logging(verbose, logging.INFO, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     from albert_edge.train.pretrain import Pretrainer  # noqa: PLC0415 — imports TensorFlow
 
     try:
         result = Pretrainer(PretrainOptions(**vars(args))).run()
     except TrainingError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if not is_environment_error(err):
+            raise
+        print(f"error: {describe_os_error(err)}", file=sys.stderr)
         return 2
     print(json.dumps(result))
     return 0

@@ -13,6 +13,8 @@ import json
 import logging
 import sys
 
+from albert_edge.cli import quiet_tensorflow
+
 from albert_edge.data.pretraining_data import (DOC_BOUNDARIES, PretrainingDataError,
                                                PretrainingDataOptions, create_pretraining_data)
 
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_tensorflow()   # TensorFlow's C++ log lines stay hidden unless TF_CPP_MIN_LOG_LEVEL is set
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     options = options_from_args(args)
     try:

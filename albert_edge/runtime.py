@@ -52,7 +52,12 @@ def runtime_name() -> str:
 
 def load_interpreter(path: str | os.PathLike, num_threads: int = 1):
     """An allocated interpreter for `path` (XNNPACK is applied by default by LiteRT)."""
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        # checked here: the runtime rejects it with an error that reads like a corrupt file
+        raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder; give the .tflite file inside it")
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     with open(path, "rb") as f:

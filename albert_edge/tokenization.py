@@ -119,6 +119,8 @@ def load_vocab(vocab_file: str | os.PathLike) -> dict[str, int]:
     silently produces wrong ids rather than a crash later on.
     """
     path = os.fspath(vocab_file)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"vocab {path} is a folder, not a file: give the vocab.txt inside it")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"vocab file not found: {path}")
     vocab: dict[str, int] = collections.OrderedDict()
@@ -404,7 +406,28 @@ class FullTokenizer:
         self.wordpiece_tokenizer = WordpieceTokenizer(vocab=self.vocab)
         logger.debug("loaded %d tokens from %s", len(self.vocab), self.vocab_file)
 
-    def tokenize(self, text: str | bytes) -> list[str]:
+    def tokenize(self, text: str | bytes, max_tokens: int | None = None) -> list[str]:
+        """Tokens of `text`; with `max_tokens`, stop once at least that many are known.
+
+        Why the bound: an encoding keeps at most `max_seq_len` tokens, and a 5 MB line used to be
+        tokenized whole (seconds, hundreds of MB) before being cut to 128. The text is taken in
+        pieces cut just before a whitespace or CJK character, where every step of the basic
+        tokenizer starts a new word, so the returned tokens are exactly the first ones of the
+        whole text (a prefix of `tokenize(text)`, at least `max_tokens` long when the text has
+        that many). A piece with no such character in it is taken whole.
+        """
+        if max_tokens is None:
+            return self._tokenize_all(text)
+        text = convert_to_unicode(text)
+        tokens: list[str] = []
+        start, step = 0, max(64, 4 * max_tokens)
+        while start < len(text) and len(tokens) < max_tokens:
+            end = _word_boundary_at_or_after(text, start + step)
+            tokens.extend(self._tokenize_all(text[start:end]))
+            start = end
+        return tokens
+
+    def _tokenize_all(self, text: str | bytes) -> list[str]:
         split_tokens: list[str] = []
         for token in self.basic_tokenizer.tokenize(text):
             split_tokens.extend(self.wordpiece_tokenizer.tokenize(token))
@@ -423,6 +446,15 @@ class FullTokenizer:
         return encode_pair(self, text_a, text_b, max_seq_len)
 
 
+def _word_boundary_at_or_after(text: str, index: int) -> int:
+    """The first index ≥ `index` holding a whitespace or CJK character (a word start), else len(text)."""
+    for i in range(index, len(text)):
+        char = text[i]
+        if _is_whitespace(char) or _is_chinese_char(ord(char)):
+            return i
+    return len(text)
+
+
 def encode_pair(
     tokenizer: FullTokenizer,
     text_a: str | bytes,
@@ -430,6 +462,9 @@ def encode_pair(
     max_seq_len: int = 128,
 ) -> Encoding:
     """Tokenizes and encodes `text_a` (and `text_b`, if not None) to `max_seq_len` inputs."""
-    tokens_a = tokenizer.tokenize(text_a)
-    tokens_b = None if text_b is None else tokenizer.tokenize(text_b)
+    # Only the first max_seq_len tokens of each text can matter (longest-first truncation keeps
+    # fewer), and knowing that there are more is enough to report the truncation.
+    limit = max_seq_len if isinstance(max_seq_len, int) and max_seq_len > 0 else None
+    tokens_a = tokenizer.tokenize(text_a, max_tokens=limit)
+    tokens_b = None if text_b is None else tokenizer.tokenize(text_b, max_tokens=limit)
     return encode_tokens(tokenizer.vocab, tokens_a, tokens_b, max_seq_len)

@@ -5,12 +5,13 @@
 #   android_demo/copy_assets.sh [EXPORT_DIR] [VARIANT...]
 #     EXPORT_DIR  default: exports/albert_tiny   (written by `python -m albert_edge.export tiny`)
 #     VARIANT     e.g. int8 fp16; default: every albert_tiny_*.tflite in EXPORT_DIR
+#   ASSETS_DIR=DIR puts them elsewhere (android_check.sh stages its APK's assets that way)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 export_dir="${1:-$repo/exports/albert_tiny}"
 shift || true
-assets="$here/app/src/main/assets"
+assets="${ASSETS_DIR:-$here/app/src/main/assets}"
 
 die() { echo "error: $*" >&2; exit 2; }
 [[ -d "$export_dir" ]] || die "$export_dir does not exist: run \`make export\` first (python -m albert_edge.export tiny)"
@@ -28,7 +29,7 @@ fi
 mkdir -p "$assets"
 vocab_names=()
 for m in "${models[@]}"; do
-  [[ -f "$m" ]] || die "$m not found (variants present: $(cd "$export_dir" && ls albert_tiny_*.tflite 2>/dev/null | tr '\n' ' '))"
+  [[ -f "$m" ]] || die "$m not found (variants present: $(find "$export_dir" -maxdepth 1 -name 'albert_tiny_*.tflite' -printf '%f '))"
   json="${m%.tflite}.json"
   [[ -f "$json" ]] || die "$json not found: the app needs the sidecar metadata next to each model"
   cp "$m" "$json" "$assets/"

@@ -60,7 +60,7 @@ def test_evaluate_cli_last_line_is_json_and_matches_the_library(exported, tmp_pa
 
 
 def test_wilson_interval_matches_the_closed_form_and_narrows_with_n():
-    from albert_edge.evaluate import wilson_interval
+    from albert_edge.metrics import wilson_interval
 
     assert wilson_interval(50, 100) == (0.4038, 0.5962)          # textbook value for 50 / 100
     assert wilson_interval(1475, 2000) == pytest.approx((0.7178, 0.7563), abs=1e-4)

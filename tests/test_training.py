@@ -163,7 +163,7 @@ def _write_marked_shard(path, first_id: int, n: int) -> str:
     """A shard of ``n`` records whose first input id is ``first_id + i`` (all other fields constant)."""
     with tf.io.TFRecordWriter(str(path)) as w:
         for i in range(n):
-            w.write(pd._to_example_bytes({
+            w.write(pd.to_example_bytes({
                 "input_ids": [first_id + i] + [0] * (SEQ - 1), "input_mask": [1] + [0] * (SEQ - 1),
                 "segment_ids": [0] * SEQ, "masked_lm_positions": [0] * PREDS,
                 "masked_lm_ids": [0] * PREDS, "masked_lm_weights": [0.0] * PREDS,
@@ -219,7 +219,7 @@ def test_unigram_prior_counts_weighted_masked_targets(tmp_path):
     path = tmp_path / "prior.tfrecord"
     with tf.io.TFRecordWriter(str(path)) as w:
         for ids, weights in (([7, 7, 9, 0, 0], [1, 1, 1, 0, 0]), ([7, 5, 0, 0, 0], [1, 1, 0, 0, 0])):
-            w.write(pd._to_example_bytes({
+            w.write(pd.to_example_bytes({
                 "input_ids": [0] * SEQ, "input_mask": [1] * SEQ, "segment_ids": [0] * SEQ,
                 "masked_lm_positions": [1, 2, 3, 0, 0], "masked_lm_ids": ids,
                 "masked_lm_weights": [float(x) for x in weights], "sentence_order_label": [0]}))
@@ -303,7 +303,7 @@ def test_finetune_pairs_writes_the_export_layout_and_resumes(workdir, pair_files
 def test_finetune_single_and_nli_tasks(workdir):
     single = _pairs(workdir / "single.tsv", [f"{'好评' if i % 2 else '差评'}第{i}条\t{'pos' if i % 2 else 'neg'}"
                                              for i in range(40)])
-    out = _ft(task="single", train_files=[str(single)], eval_file=str(single), epochs=1,
+    out = _ft(task="single", train_files=[str(single)], eval_file=str(single), epochs=1, labels="neg,pos",
               output_dir=str(workdir / "ft_single"), config=str(workdir / "mini.json")).run()
     assert out["labels"] == ["neg", "pos"] and out["completed"]
     nli_rows = ["text_a\ttext_b\tlabel"] + [f"他说{i}。\t他没说{i}。\t{lab}" for i, lab in

@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "farm": ("albert_edge.benchmark.farm", "AWS Device Farm / Firebase Test Lab specs and result collection"),
     "compare": ("albert_edge.benchmark.compare", "compare two result files; exit 1 on regression"),
     "peers": ("albert_edge.benchmark.peers", "TFLite exports vs TF / PyTorch / ONNX Runtime, length mix, roofline"),
+    "arm": ("albert_edge.benchmark.arm", "run exports on aarch64 LiteRT kernels under qemu-user: numerics + instruction counts"),
 }
 
 EXIT_USAGE = 2

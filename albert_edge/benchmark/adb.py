@@ -213,7 +213,7 @@ def push_if_changed(adb: Adb, local: str | os.PathLike, remote: str, mode: str |
     if after is None or after[1] != file_digest(local, after[0]):
         raise AdbError(f"hash mismatch after pushing {local} to {remote}")
     if mode:
-        adb.shell(f"chmod {mode} {shlex.quote(remote)}")
+        adb.shell(f"chmod {shlex.quote(mode)} {shlex.quote(remote)}")
     return "pushed"
 
 
@@ -285,7 +285,7 @@ def benchmark_args(remote_model: str, spec: RunSpec, runs: int, warmup: int, sig
 
 def binary_command(binary: str, args: Sequence[str], cpu_mask: str | None) -> str:
     """Shell line: print our PID (so a hang can be killed by PID), then exec the pinned tool."""
-    pin = f"taskset {cpu_mask} " if cpu_mask else ""
+    pin = f"taskset {shlex.quote(cpu_mask)} " if cpu_mask else ""
     return f"echo BENCH_PID=$$; exec {pin}{shlex.quote(binary)} " + " ".join(shlex.quote(a) for a in args)
 
 
@@ -383,19 +383,35 @@ def _run_binary(adb: Adb, cfg: AdbConfig, spec: RunSpec, remote_model: str, remo
         pid = re.search(r"BENCH_PID=(\d+)", exc.output or "")
         if pid:
             try:
-                adb.shell(f"kill {pid.group(1)}", timeout_s=10, check=False)
+                adb.shell(f"kill {shlex.quote(pid.group(1))}", timeout_s=10, check=False)
             except AdbError:
                 pass
         raise
     return proc.stdout, proc.returncode
 
 
+def apk_start_command(args: Sequence[str]) -> str:
+    """`am start … --es args VALUE` with VALUE one shell word, whatever the arguments hold.
+
+    Why: the device shell parses this line. The arguments used to be joined into '"…"' unquoted,
+    so a model file name with a quote or `;` ran as a device command. The activity splits VALUE
+    on spaces itself, so each argument must be free of whitespace (`remote_name` makes model
+    names so); VALUE as a whole is quoted with shlex.quote.
+    """
+    value = " ".join(args)
+    return f"am start -S -n {shlex.quote(APK_ACTIVITY)} --es args {shlex.quote(value)}"
+
+
+def remote_name(local: str | os.PathLike) -> str:
+    """The on-device file name of a local model: its name with anything but [A-Za-z0-9._-] as '_'."""
+    return _safe(Path(local).name)
+
+
 def _run_apk(adb: Adb, cfg: AdbConfig, spec: RunSpec, remote_model: str) -> tuple[str, int | None]:
     """Start BenchmarkModelActivity and poll logcat for its summary (the app-process view)."""
     args = benchmark_args(remote_model, spec, cfg.runs, cfg.warmup, spec.signature, cfg.extra_args)
     adb.run(["logcat", "-c"], timeout_s=30)
-    quoted = "'\"" + " ".join(args) + "\"'"
-    adb.shell(f"am start -S -n {APK_ACTIVITY} --es args {quoted}", timeout_s=30)
+    adb.shell(apk_start_command(args), timeout_s=30)
     deadline = time.monotonic() + cfg.run_timeout_s
     while True:
         text = _logcat(adb)
@@ -405,7 +421,7 @@ def _run_apk(adb: Adb, cfg: AdbConfig, spec: RunSpec, remote_model: str) -> tupl
         if _APK_ERROR.search(text):
             return text, 1
         if time.monotonic() > deadline:
-            adb.shell(f"am force-stop {APK_PACKAGE}", timeout_s=15, check=False)
+            adb.shell(f"am force-stop {shlex.quote(APK_PACKAGE)}", timeout_s=15, check=False)
             raise AdbTimeout(f"no result in logcat after {cfg.run_timeout_s:.0f}s", text)
         time.sleep(0.5)
 
@@ -457,7 +473,7 @@ def run_device(serial: str, cfg: AdbConfig, matrix: Sequence[RunSpec], rec: _Rec
         return
     remote_models: dict[str, str | Exception] = {}
     for model in dict.fromkeys(s.model for s in matrix):
-        remote = f"{cfg.remote_dir}/{Path(model).name}"
+        remote = f"{cfg.remote_dir}/{remote_name(model)}"
         try:
             state = push_if_changed(adb, model, remote)
             log.info("%s: %s %s", serial, state, Path(model).name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -22,24 +23,61 @@ METRICS = (
     ("init_us", "init"),
     ("peak_mem_mb", "peak memory"),
     ("mem_overall_mb", "memory delta"),
+    ("instructions", "instructions"),
 )
-GATED = {"inference_avg_us", "p90_us", "peak_mem_mb", "mem_overall_mb"}
+GATED = {"inference_avg_us", "p90_us", "peak_mem_mb", "mem_overall_mb", "instructions"}
+# Counted, not timed (`benchmark arm`): the same build gives the same count, so any increase is
+# gated by default (--max-instruction-regression), not the latency bound.
+EXACT = {"instructions"}
+
+
+def _json(path: str, text: str):
+    """json.loads whose error names the file and line (a results file is often edited by hand)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+
+
+def check_metrics(path: str, rows: list[dict]) -> None:
+    """Every compared metric is null or a finite number ≥ 0, else ValueError naming file, row, metric.
+
+    Why: a NaN latency compares False with every bound, so it used to read as "no regression";
+    a string used to end in a TypeError traceback.
+    """
+    for index, row in enumerate(rows, 1):
+        for metric, _ in METRICS:
+            value = row.get(metric)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{path}: row {index} ({' / '.join(str(k) for k in row_key(row))}): "
+                                 f"{metric} is {value!r}, not a finite number ≥ 0; fix or remove that row")
 
 
 def load_rows(path: str) -> list[dict]:
     """Accept any results format the harness writes."""
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text; expected parse/host JSON or results.jsonl") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a folder; give a results file (e.g. {path}/results.jsonl)") from None
     stripped = text.strip()
     if not stripped:
         raise ValueError(f"{path}: empty")
     if stripped.startswith("["):
-        rows = json.loads(stripped)
+        rows = _json(path, stripped)
     elif stripped.startswith("{") and "\n{" not in stripped:
-        obj = json.loads(stripped)
+        obj = _json(path, stripped)
         rows = obj.get("results", [obj]) if isinstance(obj, dict) else obj
     else:
         rows = read_jsonl(path)
-    return [r for r in rows if isinstance(r, dict) and r.get("status", "ok") == "ok"]
+    if not isinstance(rows, list):
+        raise ValueError(f"{path}: expected a JSON list of result rows or an object, got {type(rows).__name__}")
+    rows = [r for r in rows if isinstance(r, dict) and r.get("status", "ok") == "ok"]
+    check_metrics(path, rows)
+    return rows
 
 
 def row_key(row: dict) -> tuple:
@@ -54,11 +92,16 @@ def parse_bound(text: str | float) -> float:
         value = float(text)
     else:
         raw = text.strip()
-        value = float(raw.rstrip("%")) / 100.0 if raw.endswith("%") else float(raw)
+        try:
+            value = float(raw.rstrip("%")) / 100.0 if raw.endswith("%") else float(raw)
+        except ValueError:
+            raise ValueError(f"--max-regression must be a bound such as 10% or 0.1, got {text!r}") from None
+    if not math.isfinite(value):   # NaN passes every comparison, inf allows any regression
+        raise ValueError(f"--max-regression must be a finite bound such as 10% or 0.1, got {text!r}")
     if value > 1 and not (isinstance(text, str) and text.strip().endswith("%")):
         value /= 100.0
     if value < 0:
-        raise ValueError(f"negative bound: {text}")
+        raise ValueError(f"--max-regression must not be negative, got {text!r}")
     return value
 
 
@@ -78,14 +121,26 @@ def group_rows(rows: list[dict]) -> dict[tuple, dict]:
     return merged
 
 
-def compare_rows(baseline: list[dict], new: list[dict], bound: float) -> tuple[list[dict], list[tuple]]:
-    """Per matched configuration and metric: values, relative change, regression flag."""
+def _same_configuration(a: tuple, b: tuple) -> bool:
+    """Every field (model variant, signature, delegate, threads) equal, or unknown on one side."""
+    return all(x == y or x in ("-", None) or y in ("-", None) for x, y in zip(a, b))
+
+
+def compare_rows(baseline: list[dict], new: list[dict], bound: float,
+                 exact_bound: float = 0.0) -> tuple[list[dict], list[tuple]]:
+    """Per matched configuration and metric: values, relative change, regression flag.
+
+    Metrics in EXACT (instruction counts) use ``exact_bound`` (default 0: any increase regresses).
+    """
     base_by = group_rows(baseline)
     new_by = group_rows(new)
     if len(base_by) == 1 and len(new_by) == 1 and not (base_by.keys() & new_by.keys()):
-        # two single results (e.g. two `parse` outputs of different phones): compare directly
-        base_by = {("single",): next(iter(base_by.values()))}
-        new_by = {("single",): next(iter(new_by.values()))}
+        (base_key,), (new_key,) = base_by.keys(), new_by.keys()
+        if _same_configuration(base_key[1:], new_key[1:]):
+            # two single results of one configuration on different phones (two `parse` outputs):
+            # compare directly. Another model, signature, delegate or thread count is no baseline.
+            base_by = {("single",): next(iter(base_by.values()))}
+            new_by = {("single",): next(iter(new_by.values()))}
     diffs = []
     for key in sorted(base_by.keys() & new_by.keys(), key=str):
         b, n = base_by[key], new_by[key]
@@ -96,26 +151,36 @@ def compare_rows(baseline: list[dict], new: list[dict], bound: float) -> tuple[l
             change = (nv - bv) / bv if bv else (0.0 if nv == bv else float("inf"))
             diffs.append({
                 "key": key, "metric": metric, "label": label, "baseline": bv, "new": nv, "change": change,
-                "regression": metric in GATED and change > bound,
+                "regression": metric in GATED and change > (exact_bound if metric in EXACT else bound),
             })
     unmatched = sorted((base_by.keys() ^ new_by.keys()), key=str)
     return diffs, unmatched
 
 
 def _fmt(metric: str, value: float) -> str:
+    if metric in EXACT:
+        return f"{round(value):,}"
     return f"{value / 1000:.2f} ms" if metric.endswith("_us") else f"{value:.1f} MB"
 
 
-def format_table(diffs: list[dict], bound: float) -> str:
+def _change(d: dict) -> str:
+    if d["metric"] in EXACT:  # a count: the absolute difference says more than "+0.0%"
+        return f"{round(d['new'] - d['baseline']):+,} ({d['change']:+.3%})"
+    return f"{d['change']:+.1%}"
+
+
+def format_table(diffs: list[dict], bound: float, exact_bound: float = 0.0) -> str:
     lines = [
         "| configuration | metric | baseline | new | change | |",
         "|---|---|---:|---:|---:|---|",
     ]
     for d in diffs:
-        flag = f"REGRESSION (> +{bound:.0%})" if d["regression"] else ""
+        limit = exact_bound if d["metric"] in EXACT else bound
+        flag = (f"REGRESSION (> +{limit:.2%})" if limit or d["metric"] not in EXACT else "REGRESSION (any increase)") \
+            if d["regression"] else ""
         lines.append(
             f"| {' / '.join(str(k) for k in d['key'])} | {d['label']} | {_fmt(d['metric'], d['baseline'])} | "
-            f"{_fmt(d['metric'], d['new'])} | {d['change']:+.1%} | {flag} |"
+            f"{_fmt(d['metric'], d['new'])} | {_change(d)} | {flag} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -124,25 +189,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("baseline", help="baseline results (parse JSON, host JSON, or results.jsonl)")
     parser.add_argument("new", help="new results, same formats")
     parser.add_argument("--max-regression", default="10%", help="allowed increase, e.g. 10%% or 0.1 (default 10%%)")
+    parser.add_argument("--max-instruction-regression", default="0",
+                        help="allowed increase of instruction counts (`benchmark arm` rows), e.g. 0.01%% "
+                             "(default 0: counts are deterministic, any increase is a regression)")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         bound = parse_bound(args.max_regression)
+        exact_bound = parse_bound(getattr(args, "max_instruction_regression", "0"))
         baseline, new = load_rows(args.baseline), load_rows(args.new)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    diffs, unmatched = compare_rows(baseline, new, bound)
+    diffs, unmatched = compare_rows(baseline, new, bound, exact_bound)
     if not diffs:
-        print("error: no configuration present in both files with comparable metrics", file=sys.stderr)
+        print(f"error: no configuration present in both {args.baseline} and {args.new} with comparable "
+              "metrics (rows match on device / model / signature / delegate / threads)", file=sys.stderr)
         return 2
-    print(format_table(diffs, bound), end="")
+    if not any(d["metric"] in GATED for d in diffs):
+        gated = ", ".join(label for metric, label in METRICS if metric in GATED)
+        print(f"error: none of the gated metrics ({gated}) has a value in both {args.baseline} and {args.new}: "
+              "the regression gate cannot check anything", file=sys.stderr)
+        return 2
+    print(format_table(diffs, bound, exact_bound), end="")
     for key in unmatched:
         print(f"note: only in one file: {' / '.join(str(k) for k in key)}")
     regressions = [d for d in diffs if d["regression"]]
     if regressions:
-        print(f"{len(regressions)} regression(s) beyond +{bound:.0%}")
+        counted = [d for d in regressions if d["metric"] in EXACT]
+        if counted:
+            print(f"{len(counted)} instruction-count regression(s) beyond +{exact_bound:.2%}")
+        if len(counted) < len(regressions):
+            print(f"{len(regressions) - len(counted)} regression(s) beyond +{bound:.0%}")
         return 1
     print(f"no regression beyond +{bound:.0%}")
     return 0

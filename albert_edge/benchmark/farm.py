@@ -72,6 +72,9 @@ def _runs(models: Sequence[str], threads: Sequence[int], signatures: dict[str, l
                 yield model, sig, t
 
 
+_SHELL_SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
 def _sig_flag(sig: str | None) -> str:
     return f" --signature_to_run_for={sig}" if sig else ""
 
@@ -81,6 +84,14 @@ def aws_test_spec(models: Sequence[str], threads: Sequence[int], runs: int = 50,
                   signatures: dict[str, list] | None = None) -> str:
     """Device Farm custom-environment spec: push, run pinned, logcat, all into $DEVICEFARM_LOG_DIR."""
     remote = "/data/local/tmp/albert_edge"
+    # Names below reach a host shell and then a device shell inside the generated spec: only
+    # names that need no quoting in either are accepted (rename the file otherwise).
+    for item in [binary, *(Path(m).name for m in models)]:
+        if not _SHELL_SAFE.match(item):
+            raise ValueError(f"{item!r}: a file name in a Device Farm spec may hold only letters, digits and "
+                             "._- (it reaches a device shell); rename the file")
+    if cpu_mask and not re.fullmatch(r"[0-9a-fA-F]+", str(cpu_mask)):
+        raise ValueError(f"--cpu-mask must be a hex CPU mask such as f0, got {cpu_mask!r}")
     pin = f"taskset {cpu_mask} " if cpu_mask else ""
     run_lines = []
     for model, sig, t in _runs(models, threads, signatures):

@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from albert_edge.benchmark._io import atomic_write_json, parse_int_list
+from albert_edge.cli import (check_writable_file, csv_of, describe_os_error, nonnegative_float, positive_int)
 from albert_edge.benchmark.parse import CORE_KEYS
 
 log = logging.getLogger(__name__)
@@ -478,23 +479,29 @@ def render_benchmark_model_log(result: dict, graph: str, num_runs: int | None = 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help=".tflite file")
-    parser.add_argument("--seq-len", type=int, help="measure signature L<N> only (default: every length signature)")
+    parser.add_argument("--seq-len", type=positive_int,
+                        help="measure signature L<N> only (default: every length signature)")
     parser.add_argument("--signature", help="signature key to measure (overrides --seq-len)")
-    parser.add_argument("--threads", default="1", help="comma-separated thread counts, e.g. 1,2,4 (default 1)")
-    parser.add_argument("--runs", type=int, default=50, help="timed runs per configuration (default 50)")
-    parser.add_argument("--warmup", type=int, default=5, help="warm-up runs, at least 1 (default 5)")
+    parser.add_argument("--threads", type=csv_of(positive_int, "positive integers"), default=(1,),
+                        help="comma-separated thread counts, e.g. 1,2,4 (default 1)")
+    parser.add_argument("--runs", type=positive_int, default=50, help="timed runs per configuration (default 50)")
+    parser.add_argument("--warmup", type=positive_int, default=5, help="warm-up runs, at least 1 (default 5)")
     parser.add_argument("--json", dest="json_out", metavar="OUT", help="write the result rows (JSON list) to OUT")
     parser.add_argument("--markdown", metavar="OUT", help="write a Markdown table of the rows to OUT")
     parser.add_argument("--format", choices=("json", "benchmark_model"), default="json",
                         help="stdout format: JSON rows, or benchmark_model-style log lines")
     parser.add_argument("--no-isolate", dest="isolate", action="store_false",
                         help="measure in this process instead of one fresh process per configuration")
-    parser.add_argument("--timeout-s", type=float, default=600.0, help="per-configuration time limit (isolated mode)")
+    parser.add_argument("--timeout-s", type=nonnegative_float, default=600.0, help="per-configuration time limit (isolated mode)")
     parser.add_argument("--quiet", action="store_true", help="no stdout (with --json)")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
+        # Output paths are checked before measuring: minutes of measurements must not be lost to a typo.
+        for flag, path in (("--json", args.json_out), ("--markdown", args.markdown)):
+            if path:
+                check_writable_file(path, flag)
         threads = parse_int_list(args.threads)
         rows = run_host(
             args.model, seq_len=args.seq_len, threads=threads, runs=args.runs, warmup=args.warmup,
@@ -503,13 +510,18 @@ def run(args: argparse.Namespace) -> int:
     except (HostBenchmarkError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.json_out:
-        atomic_write_json(args.json_out, rows)
-    if args.markdown:
-        from albert_edge.benchmark.report import markdown_table
-        from albert_edge.benchmark._io import atomic_write_text
+    write_error = None
+    try:
+        if args.json_out:
+            atomic_write_json(args.json_out, rows)
+        if args.markdown:
+            from albert_edge.benchmark.report import markdown_table
+            from albert_edge.benchmark._io import atomic_write_text
 
-        atomic_write_text(args.markdown, markdown_table(rows))
+            atomic_write_text(args.markdown, markdown_table(rows))
+    except OSError as exc:   # the disk filled up while measuring: keep the rows, on stdout
+        write_error = describe_os_error(exc)
+        args.quiet = False
     if not args.quiet:
         if args.format == "benchmark_model":
             for row in rows:
@@ -517,4 +529,7 @@ def run(args: argparse.Namespace) -> int:
                     sys.stdout.write(render_benchmark_model_log(row, args.model, prefix=""))
         else:
             print(json.dumps(rows, indent=2))
+    if write_error:
+        print(f"error: {write_error} (the measurements are printed above)", file=sys.stderr)
+        return 2
     return 1 if any(r.get("status") != "ok" for r in rows) else 0

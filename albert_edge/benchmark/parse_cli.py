@@ -11,6 +11,7 @@ import logging
 import sys
 
 from albert_edge.benchmark._io import atomic_write_json, atomic_write_text
+from albert_edge.cli import check_writable_file, describe_os_error
 from albert_edge.benchmark.parse import BenchmarkParseError, ops_to_csv, parse_all, parse_op_profile
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ def parse_source(path: str, all_runs: bool = False) -> dict | list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        for flag, path in (("--json", args.json_out), ("--ops-csv", args.ops_csv)):
+            if path:
+                check_writable_file(path, flag)
         text = read_source(args.file)
         runs = parse_all(text)
         result = runs if args.all else runs[-1]
@@ -50,10 +54,14 @@ def run(args: argparse.Namespace) -> int:
     except BenchmarkParseError as exc:
         print(f"error: {args.file}: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.json_out:
-        atomic_write_json(args.json_out, result)
     print(json.dumps(result, indent=2))
+    if args.json_out:
+        try:
+            atomic_write_json(args.json_out, result)
+        except OSError as exc:
+            print(f"error: {describe_os_error(exc)} (the result is printed above)", file=sys.stderr)
+            return 2
     return 0

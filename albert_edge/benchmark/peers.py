@@ -105,14 +105,15 @@ def build_weights(checkpoint: Optional[str], config_file: Optional[str], preset:
     seeded random fallback — the same numbers the export pipeline writes."""
     from albert_edge import checkpoint as ck
     from albert_edge.config import AlbertConfig
-    from albert_edge.export import freeze, pipeline
+    from albert_edge.export import freeze
+    from albert_edge.modeling_init import seeded_random_weights
     if config_file:
         config = AlbertConfig.from_json_file(config_file)
     else:
         config = (ck.config_for_checkpoint(checkpoint) if checkpoint else None) or AlbertConfig.preset(preset)
     model = freeze.build_model(config, checkpoint, "classifier")
     if checkpoint is None:
-        pipeline._seeded_random_weights(model)
+        seeded_random_weights(model)
     return model, config
 
 

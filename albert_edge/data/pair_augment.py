@@ -9,6 +9,11 @@ LCQMC, AFQMC, BQ and PAWS-X label:
   b ≢ c then a ≢ c. The negatives found this way are *hard* ones (c was retrieved for b's words),
   exactly the kind the task is about.
 
+* :func:`edited_pairs` — one-edit rewrites (:mod:`albert_edge.data.pair_edits`) of the training
+  sentences: a question and itself with "？" added or 请问 in front means the same; with one city,
+  app, number or time swapped, or negated, it does not. LCQMC teaches neither directly: a model
+  fine-tuned on it alone judged a question and the same question with "？" appended different.
+
 Sentences are matched by their exact text. Nothing here looks at an evaluation file.
 """
 from __future__ import annotations
@@ -16,9 +21,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-from collections import defaultdict
+import random
+from collections import Counter, defaultdict
 from typing import Dict, List, Sequence, Tuple
 
+from albert_edge.data.pair_edits import EDITS, MEANING_KEPT, apply_edit
 from albert_edge.data.tasks import DataError, Example
 
 logger = logging.getLogger(__name__)
@@ -129,3 +136,30 @@ def _source_of(source: Dict[frozenset, str], members: Sequence[str]) -> str:
         if where:
             return where
     return "?"
+
+
+def edited_pairs(examples: Sequence[Example], per_edit: int, seed: int = 0,
+                 positive: str = "1", negative: str = "0") -> Tuple[List[Example], dict]:
+    """Up to ``per_edit`` (sentence, edited sentence) pairs per edit kind, from the training sentences.
+
+    Meaning-kept edits are labelled ``positive``, meaning-changed ones ``negative``. Sentences are
+    taken in a seeded shuffle, so each kind draws from the whole file, not its first lines.
+    """
+    if per_edit < 0:
+        raise DataError(f"edited pairs: the count per edit must be >= 0, got {per_edit}")
+    sentences = sorted({t for ex in examples for t in (ex.text_a, ex.text_b) if t})
+    random.Random(seed).shuffle(sentences)
+    derived: List[Example] = []
+    for name in EDITS:
+        label = positive if name in MEANING_KEPT else negative
+        made = 0
+        for i, sentence in enumerate(sentences):
+            if made >= per_edit:
+                break
+            edited = apply_edit(name, sentence, i)
+            if edited is not None:
+                derived.append(Example(sentence, edited, label, f"edit {name}"))
+                made += 1
+    stats = dict(Counter(ex.where.split()[-1] for ex in derived))
+    logger.info("edited pairs: %d from %d training sentences: %s", len(derived), len(sentences), stats)
+    return derived, stats

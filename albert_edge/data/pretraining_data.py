@@ -483,7 +483,7 @@ def instance_to_features(inst: Instance, options: PretrainingDataOptions,
 
 
 # --------------------------------------------------------------------------- writing
-def _to_example_bytes(feats: dict[str, list]) -> bytes:
+def to_example_bytes(feats: dict[str, list]) -> bytes:
     import tensorflow as tf  # noqa: PLC0415 — only the writing process needs TensorFlow
 
     def ints(v):
@@ -518,7 +518,7 @@ class _ShardWriter:
         self.count += 1
 
     def write(self, feats: dict[str, list]) -> None:
-        self.buffer.append(_to_example_bytes(feats))
+        self.buffer.append(to_example_bytes(feats))
         if len(self.buffer) >= self.buffer_size:
             j = self.rng.randrange(len(self.buffer))
             self.buffer[j], self.buffer[-1] = self.buffer[-1], self.buffer[j]

@@ -6,20 +6,18 @@ Exit codes: 0 all gates passed · 1 artifacts written but a gate failed (see rep
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import List, Optional, Sequence
 
+from albert_edge.cli import (EXIT_GATE_FAILED, EXIT_OK, EXIT_USAGE, csv_of, describe_os_error,
+                             is_environment_error, nonnegative_float, nonnegative_int, positive_int,
+                             quiet_tensorflow, setup_logging, wants_verbose)
 from albert_edge.config import PRESETS
 
 
 def _csv(kind):
-    def parse(text: str):
-        try:
-            return tuple(kind(x) for x in text.split(",") if x.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind.__name__}, got {text!r}")
-    return parse
+    """Kept for callers of the old name; the one implementation is `albert_edge.cli.csv_of`."""
+    return csv_of(kind)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,39 +33,44 @@ def build_parser() -> argparse.ArgumentParser:
                                         "or a Hugging Face folder (config.json + model.safetensors)")
     p.add_argument("--config", help="albert_config*.json (default: the one beside the checkpoint, else the preset)")
     p.add_argument("--out", help="output folder (default exports/albert_<preset>/)")
-    p.add_argument("--variants", type=_csv(str), default=DEFAULT_VARIANTS,
+    p.add_argument("--variants", type=csv_of(str, "variant names"), default=DEFAULT_VARIANTS,
                    help=f"comma-separated, from {','.join(VARIANTS)} (default {','.join(DEFAULT_VARIANTS)})")
-    p.add_argument("--seq-lens", type=_csv(int), default=(32, 64, 128),
+    p.add_argument("--seq-lens", type=csv_of(positive_int, "positive integers"), default=(32, 64, 128),
                    help="sequence lengths, one signature each over shared weights (default 32,64,128)")
     p.add_argument("--calibration", help="TSV of ≥ 200 real pairs (a<TAB>b<TAB>label) for full-int8 calibration "
                                          "(default: bundled LCQMC training pairs)")
     p.add_argument("--qat-train", help="labelled TSV (a<TAB>b<TAB>label) for the qat variant's fine-tuning "
                                        "(default: the calibration pairs)")
-    p.add_argument("--qat-steps", type=int, default=300, help="qat fine-tuning steps (default 300, batch 16, lr 1e-5)")
+    p.add_argument("--qat-steps", type=nonnegative_int, default=300, help="qat fine-tuning steps (default 300, batch 16, lr 1e-5)")
     p.add_argument("--eval", help="labelled TSV for accuracy/agreement (default: bundled held-out LCQMC pairs)")
-    p.add_argument("--eval-limit", type=int, help="use only the first N evaluation pairs")
+    p.add_argument("--eval-limit", type=positive_int, help="use only the first N evaluation pairs")
     p.add_argument("--head", choices=["classifier", "mlm"], default="classifier",
                    help="classifier (logits, probabilities) or mlm (albert_zh's documented masked-LM graph)")
-    p.add_argument("--max-accuracy-drop", type=float, default=1.0,
+    p.add_argument("--max-accuracy-drop", type=nonnegative_float, default=1.0,
                    help="fail when a quantized variant loses more accuracy points than this (default 1.0)")
-    p.add_argument("--threads", type=_csv(int), default=(1, 2), help="thread counts for host latency (default 1,2)")
-    p.add_argument("--latency-runs", type=int, default=20, help="timed runs per length and thread count")
+    p.add_argument("--threads", type=csv_of(positive_int, "positive integers"), default=(1, 2), help="thread counts for host latency (default 1,2)")
+    p.add_argument("--latency-runs", type=positive_int, default=20, help="timed runs per length and thread count")
     p.add_argument("--tf1-meta", help="albert_zh checkpoint prefix with its .meta graph: freeze and convert that graph")
     p.add_argument("--frozen-graph", help="a frozen GraphDef (.pb) to convert as is")
-    p.add_argument("--tf1-outputs", type=_csv(str), default=("cls/predictions/truediv",),
+    p.add_argument("--tf1-outputs", type=csv_of(str, "op names"), default=("cls/predictions/truediv",),
                    help="output op names of the TF1 graph (default albert_zh's cls/predictions/truediv)")
-    p.add_argument("--stages", type=_csv(str), default=("freeze", "convert", "verify"),
+    p.add_argument("--stages", type=csv_of(str, "stage names"), default=("freeze", "convert", "verify"),
                    help="which stages to run (default freeze,convert,verify); up-to-date artifacts are reused")
     p.add_argument("--force", action="store_true", help="redo every stage even if its artifact is up to date")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--verify-arm", action="store_true",
+                   help="also run every variant on aarch64 LiteRT kernels under qemu-user (numerics gate + "
+                        "instruction counts in report.json/report.md; needs qemu-user and a C compiler)")
+    p.add_argument("--arm-cpu", default="cortex-a76",
+                   help="qemu CPU models for --verify-arm, comma-separated (default cortex-a76)")
+    p.add_argument("-v", "--verbose", action="store_true", help="INFO logging and TensorFlow's own log lines")
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    quiet_tensorflow(wants_verbose(argv), preload=True)   # before build_parser: it imports TensorFlow
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(args.verbose)
     from albert_edge.checkpoint import CheckpointError
     from albert_edge.config import ConfigError
     from albert_edge.export.convert import ConvertError
@@ -81,23 +84,52 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         eval_limit=args.eval_limit, head=args.head, qat_train=args.qat_train, qat_steps=args.qat_steps, max_accuracy_drop=args.max_accuracy_drop,
         threads=args.threads, latency_runs=args.latency_runs, tf1_meta=args.tf1_meta,
         frozen_graph=args.frozen_graph, tf1_outputs=args.tf1_outputs, stages=args.stages, force=args.force,
-        progress=not args.no_progress)
+        progress=not args.no_progress, verify_arm=args.verify_arm, arm_cpus=(args.arm_cpu,))
     try:
         result = export(opts)
     except (ExportError, CheckpointError, ConfigError, FreezeError, ModelError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except ConvertError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return EXIT_GATE_FAILED
+    except OSError as err:
+        if not is_environment_error(err):
+            raise
+        print(f"error: {describe_os_error(err)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as err:  # noqa: BLE001 — TensorFlow reports a full disk as its own error types
+        message = environment_message(err)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
     if result.report:
         print((result.out_dir / "report.md").read_text(encoding="utf-8"))
     print(f"wrote {result.out_dir}/ (stages: {','.join(opts.stages)})")
     if result.failures:
         for failure in result.failures:
             print(f"FAILED: {failure}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_GATE_FAILED
+    return EXIT_OK
+
+
+def environment_message(err: BaseException) -> Optional[str]:
+    """A message for TensorFlow's own "disk full / read-only / no permission" errors, else None.
+
+    SaveV2 and the SavedModel writer raise `tf.errors.ResourceExhaustedError` / `PermissionDeniedError`
+    / `FailedPreconditionError` rather than OSError when the output location cannot hold the files.
+    """
+    import tensorflow as tf  # noqa: PLC0415 — already imported by the export
+    if not isinstance(err, tf.errors.OpError):
+        return None
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    lowered = text.lower()
+    if isinstance(err, (tf.errors.ResourceExhaustedError, tf.errors.PermissionDeniedError)) or any(
+            k in lowered for k in ("no space left", "read-only file system", "permission denied", "disk quota")):
+        return (f"the export could not finish: {text} — free disk space (or memory), or choose a writable "
+                "--out on a disk with room")
+    return None
 
 
 if __name__ == "__main__":

@@ -7,10 +7,12 @@ skips what is already done and finishes the rest.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -22,7 +24,10 @@ from albert_edge.config import AlbertConfig
 from albert_edge.data.tasks import DataError, infer_labels, label_ids, read_examples
 from albert_edge.export import convert as conv
 from albert_edge.export import freeze, metadata, verify
-from albert_edge.fileio import write_bytes_atomic
+from albert_edge.modeling_init import seeded_random_weights
+from albert_edge.cli import check_writable_dir
+from albert_edge.fileio import (LockBusy, content_digest, exclusive_lock, remove_stale_temporaries,
+                                write_bytes_atomic)
 from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer
 
 logger = logging.getLogger(__name__)
@@ -31,7 +36,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = PACKAGE_DIR.parent
 SAMPLES = PACKAGE_DIR / "resources" / "samples"
 DEFAULT_CALIBRATION = SAMPLES / "lcqmc_calib.tsv"
-DEFAULT_EVAL = SAMPLES / "lcqmc_valid.tsv"
+DEFAULT_EVAL = SAMPLES / "lcqmc_dev.tsv"   # all of LCQMC dev: 8,802 pairs
 # The bundled demo model (trained by albert_edge.pretrain + albert_edge.finetune, see its card).
 BUNDLED_MODELS = {"tiny": REPO_DIR / "models" / "albert_tiny_lcqmc"}
 MIN_CALIBRATION_PAIRS = 200
@@ -71,6 +76,8 @@ class ExportOptions:
     stages: Tuple[str, ...] = ("freeze", "convert", "verify")
     force: bool = False
     progress: bool = True
+    verify_arm: bool = False                   # also run every variant on aarch64 LiteRT kernels (qemu-user)
+    arm_cpus: Tuple[str, ...] = ("cortex-a76",)
 
     def out_dir(self) -> Path:
         return Path(self.out or f"exports/albert_{self.preset}")
@@ -140,21 +147,40 @@ def _checkpoint_files(checkpoint: Optional[str]) -> List[Path]:
     return sorted(Path(prefix).parent.glob(Path(prefix).name + ".*")) if prefix else []
 
 
-class _Fingerprints:
-    """out/.fingerprints.json: artifact name → digest of what produced it."""
+class Fingerprints:
+    """out/.fingerprints.json: artifact name → {"inputs": digest of what produced it,
+    "content": sha256 of the artifact itself}.
+
+    Why both: the inputs digest says whether the artifact is the one these options would make; the
+    content digest says it is still that artifact byte for byte — a truncated or edited file is
+    rebuilt, never reused (existence alone proves nothing). Old-format entries (a bare string)
+    count as stale.
+    """
 
     def __init__(self, out: Path):
+        self.out = out
         self.path = out / ".fingerprints.json"
         try:
-            self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
-        except json.JSONDecodeError:
-            self.data = {}
+            data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = {}
+        self.data = data if isinstance(data, dict) else {}
 
-    def fresh(self, name: str, digest: str, out: Path) -> bool:
-        return self.data.get(name) == digest and (out / name).exists()
+    def fresh(self, name: str, digest: str, out: Optional[Path] = None) -> bool:
+        entry = self.data.get(name)
+        if not isinstance(entry, dict) or entry.get("inputs") != digest:
+            return False
+        actual = content_digest((out or self.out) / name)
+        if actual is None:
+            return False
+        if actual != entry.get("content"):
+            logger.warning("%s does not match its recorded digest (truncated or changed): rebuilding it",
+                           (out or self.out) / name)
+            return False
+        return True
 
     def record(self, name: str, digest: str) -> None:
-        self.data[name] = digest
+        self.data[name] = {"inputs": digest, "content": content_digest(self.out / name)}
         write_bytes_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=True).encode())
 
 
@@ -184,8 +210,58 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="export", unit="stage", disable=not enabled, leave=True)
 
 
+def validate_options(opts: ExportOptions) -> None:
+    """Reject options that would make a gate check nothing: no variants, a NaN or negative allowed
+    drop (every comparison with NaN is False), thread counts or run counts below 1."""
+    if not opts.variants:
+        raise ExportError(f"--variants is empty: choose one or more of {', '.join(conv.VARIANTS)}")
+    drop = opts.max_accuracy_drop
+    if isinstance(drop, bool) or not isinstance(drop, (int, float)) or not math.isfinite(drop) or drop < 0:
+        raise ExportError(f"--max-accuracy-drop must be a finite number of points ≥ 0, got {drop!r}")
+    if not opts.threads or any(isinstance(t, bool) or not isinstance(t, int) or t < 1 for t in opts.threads):
+        raise ExportError(f"--threads must be positive integers, got {list(opts.threads)}")
+    if isinstance(opts.latency_runs, bool) or not isinstance(opts.latency_runs, int) or opts.latency_runs < 1:
+        raise ExportError(f"--latency-runs must be a positive integer, got {opts.latency_runs!r}")
+    if opts.eval_limit is not None and (not isinstance(opts.eval_limit, int) or opts.eval_limit < 1):
+        raise ExportError(f"--eval-limit must be a positive integer, got {opts.eval_limit!r}")
+    if not opts.stages:
+        raise ExportError(f"--stages is empty: choose from {', '.join(STAGES)}")
+
+
+def prepare_out_dir(out: Path) -> None:
+    """--out must be a folder this process can write (checked before the model is loaded)."""
+    try:
+        check_writable_dir(out, "--out")
+    except ValueError as err:
+        raise ExportError(str(err)) from None
+
+
 def export(opts: ExportOptions) -> ExportResult:
-    """Run the whole export; raises ExportError for unusable inputs, returns the report otherwise."""
+    """Run the whole export; raises ExportError for unusable inputs, returns the report otherwise.
+
+    The output folder is locked for the run (a second export into it exits 2 naming the first),
+    and what a killed earlier run left there (hidden temporaries) is removed first.
+    """
+    validate_options(opts)
+    out = opts.out_dir()
+    created = not out.exists()
+    prepare_out_dir(out)
+    try:
+        with exclusive_lock(out, "export"):
+            removed = remove_stale_temporaries(out)
+            if removed:
+                logger.warning("removed %d leftover(s) of an interrupted run in %s", len(removed), out)
+            return _export_locked(opts)
+    except LockBusy as err:
+        raise ExportError(str(err)) from None
+    except BaseException:
+        if created:   # a run that stopped on bad input leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
+
+
+def _export_locked(opts: ExportOptions) -> ExportResult:
     if opts.tf1_meta or opts.frozen_graph:
         return export_tf1_graph(opts)
     unknown = [v for v in opts.variants if v not in conv.VARIANTS]
@@ -202,7 +278,7 @@ def export(opts: ExportOptions) -> ExportResult:
                           f"{config.max_position_embeddings}")
     out = opts.out_dir()
     out.mkdir(parents=True, exist_ok=True)
-    fingerprints = _Fingerprints(out)
+    fingerprints = Fingerprints(out)
     tokenizer = FullTokenizer(DEFAULT_VOCAB)
     name = f"albert_{opts.preset}"
     source_digest = _digest(FORMAT_VERSION, _file_digest(_checkpoint_files(checkpoint)), config.to_dict(),
@@ -214,13 +290,15 @@ def export(opts: ExportOptions) -> ExportResult:
     if unknown_stages:
         raise ExportError(f"unknown stage(s) {unknown_stages}; choose from {', '.join(STAGES)}")
     stages = set(opts.stages)
+    arm_env = _prepare_arm(opts, stages)       # before any slow stage: a missing qemu is exit 2 at once
+    eval_examples = _eval_examples(eval_path, opts, labels) if "verify" in stages else None
     bar = _progress(len(stages) + (len(opts.variants) - 1 if "convert" in stages else 0) + 1, opts.progress)
     model = None
     if stages & {"freeze", "verify"}:
         bar.set_postfix_str("load checkpoint")
         model = freeze.build_model(config, checkpoint, opts.head, num_labels=len(labels))
         if checkpoint is None:
-            _seeded_random_weights(model)
+            seeded_random_weights(model)
     bar.update()
 
     saved_model = out / "saved_model"
@@ -258,7 +336,7 @@ def export(opts: ExportOptions) -> ExportResult:
                     if model is None:
                         model = freeze.build_model(config, checkpoint, opts.head, num_labels=len(labels))
                         if checkpoint is None:
-                            _seeded_random_weights(model)
+                            seeded_random_weights(model)
                     train_path = Path(opts.qat_train) if opts.qat_train else calibration_path
                     raw = _convert_qat(model, opts, out, tokenizer, labels, seq_lens, calibration, train_path)
                 else:
@@ -278,9 +356,14 @@ def export(opts: ExportOptions) -> ExportResult:
         if missing:
             raise ExportError(f"nothing to verify: {missing} missing; run the convert stage first")
         bar.set_postfix_str("verify")
-        report = _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trained, source, config)
+        report = _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trained, source, config,
+                         eval_examples)
         failures = verify.check_gates(report["variants"], report.get("tf_accuracy"), opts.max_accuracy_drop,
                                       apply_accuracy_gate=trained)
+        if arm_env is not None:
+            bar.set_postfix_str("verify-arm")
+            report["arm"] = _verify_arm(arm_env, opts, artifacts, seq_lens, eval_path)
+            failures = failures + report["arm"]["failures"]
         report["failures"] = failures
         write_report(out, report)
         bar.update()
@@ -323,21 +406,27 @@ def _convert_qat(model, opts: ExportOptions, out: Path, tokenizer, labels, seq_l
     return qat.convert_qat(qat_saved_model, [freeze.signature_key(L) for L in seq_lens], calibration)
 
 
-def _seeded_random_weights(model, seed: int = 0) -> None:
-    """Deterministic untrained weights, so the fallback export is reproducible byte for byte."""
-    rng = np.random.default_rng(seed)
-    for canonical, variable in sorted(model.weight_map().items()):
-        if canonical.endswith(("gamma",)):
-            value = np.ones(variable.shape, np.float32)
-        elif canonical.endswith(("bias", "beta")):
-            value = np.zeros(variable.shape, np.float32)
-        else:
-            value = np.clip(rng.normal(0, 0.02, variable.shape), -0.04, 0.04).astype(np.float32)
-        variable.assign(value)
+def _eval_examples(eval_path: Path, opts: ExportOptions, labels: Sequence[str]) -> List:
+    """The evaluation pairs, checked before any slow stage: every label must be one of the model's.
 
-
-def _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trained, source, config) -> dict:
+    Why before freezing: one bad label used to turn the accuracy gate into "agreement only" and
+    a failing export into exit 0. Now the gate checks what it says, or the export stops here
+    naming file:line.
+    """
     examples = _pairs(eval_path, opts.eval_limit)
+    if opts.head == "classifier":
+        try:
+            label_ids(examples, labels)
+        except DataError as err:
+            raise ExportError(f"--eval {err}; the accuracy gate needs every evaluation label "
+                              f"to be one of the model's labels") from None
+    return examples
+
+
+def _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trained, source, config,
+            examples=None) -> dict:
+    if examples is None:
+        examples = _eval_examples(eval_path, opts, labels)
     pairs = [(e.text_a, e.text_b) for e in examples]
     parity_sets = {L: [tokenizer.encode(a, b, max_seq_len=L) for a, b in pairs[:32]] for L in seq_lens}
     report = {"model": f"albert_{opts.preset}", "source": source, "trained": trained, "head": opts.head,
@@ -349,11 +438,7 @@ def _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trai
             report["variants"].append(_verify_mlm(path, variant, parity_sets, reference, opts))
         return report
     parity_reference = {L: verify.tf_logits(model, encs) for L, encs in parity_sets.items()}
-    try:
-        gold = np.asarray(label_ids(examples, labels))
-    except DataError:
-        gold = None
-        logger.warning("%s: labels do not match the model's %s: reporting agreement only", eval_path, labels)
+    gold = np.asarray(label_ids(examples, labels))   # checked by _eval_examples before freezing
     encodings, lengths = verify.bucket_encodings(tokenizer, pairs, seq_lens)
     eval_set = verify.EvalSet(encodings, lengths, gold)
     eval_reference = verify.tf_logits_bucketed(model, eval_set)
@@ -371,7 +456,21 @@ def _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trai
     for r in report["variants"]:
         if fp32:
             r["size_vs_fp32"] = round(r["size_mb"] / fp32["size_mb"], 3)
+    if trained and list(labels) == ["0", "1"]:
+        report["behaviour"] = {variant: _behaviour(path) for variant, path in artifacts.items()}
     return report
+
+
+def _behaviour(path: Path) -> dict:
+    """The behaviour suite (albert_edge.behaviour) on one exported similarity model: reported, not a
+    gate — a user's own similarity model may be meant for another domain's notion of "same"."""
+    from albert_edge.behaviour import run_suite
+    from albert_edge.similarity import Similarity
+
+    report = run_suite(Similarity(path).predict_sentences)
+    if not report.ok:
+        logger.warning("%s: behaviour below target in %s", path.name, ", ".join(report.failed_gates))
+    return report.to_dict()
 
 
 def _mlm_reference(model, encodings) -> np.ndarray:
@@ -466,6 +565,10 @@ def render_markdown(report: dict) -> str:
                 row.append(f"{lat['p50_ms']:.2f}" if lat else "–")
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
+    if report.get("behaviour"):
+        lines.extend(_behaviour_markdown(report["behaviour"]))
+    if report.get("arm"):
+        lines.extend(_arm_markdown(report["arm"]))
     if report.get("failures"):
         lines.append("## Gate failures")
         lines.extend(f"- {f}" for f in report["failures"])
@@ -473,3 +576,64 @@ def render_markdown(report: dict) -> str:
         lines.append("All gates passed (fp32 parity ≤ 1e-4; quantized accuracy drop within the limit).")
     lines.append("")
     return "\n".join(lines)
+
+
+def _behaviour_markdown(behaviour: Dict[str, dict]) -> List[str]:
+    """Pass rate per behaviour category (rows) and variant (columns)."""
+    variants = list(behaviour)
+    first = behaviour[variants[0]]
+    lines = ["## Behaviour (`python -m albert_edge.evaluate --behaviour`)", "",
+             "| category | expected | n | target | " + " | ".join(variants) + " |",
+             "|---|---|---:|---:|" + "---:|" * len(variants)]
+    for name, row in first["categories"].items():
+        cells = [f"{behaviour[v]['categories'][name]['pass_rate']:.1%}"
+                 + ("" if behaviour[v]["categories"][name]["ok"] else " ✗") for v in variants]
+        lines.append(f"| {name} | {row['expected']} | {row['n']} | ≥ {row['target']:.0%} | " + " | ".join(cells) + " |")
+    cells = [f"{behaviour[v]['mean_asymmetry']:.4f}" + ("" if behaviour[v]['mean_asymmetry'] <= first['asymmetry_target']
+                                                        else " ✗") for v in variants]
+    lines.append(f"| mean \\|p(a,b) − p(b,a)\\| | | | ≤ {first['asymmetry_target']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+# ------------------------------------------------------------------------------------- --verify-arm
+def _prepare_arm(opts: ExportOptions, stages: set):
+    """The qemu-user environment for --verify-arm (None without it); ExportError names what is missing."""
+    if not opts.verify_arm:
+        return None
+    if "verify" not in stages:
+        raise ExportError("--verify-arm runs with the verify stage: add verify to --stages")
+    from albert_edge.benchmark import arm
+    try:
+        return arm.prepare(arm.parse_cpu_list(",".join(opts.arm_cpus)))
+    except (arm.ArmEnvironmentError, ValueError) as err:
+        raise ExportError(f"--verify-arm: {err}") from None
+
+
+def _verify_arm(env, opts: ExportOptions, artifacts: Dict[str, Path], seq_lens: Sequence[int],
+                eval_path: Path) -> dict:
+    """Every variant on the phone's aarch64 kernels at the shortest length, under arm.check_numerics.
+
+    50 evaluation pairs per quantized variant, 5 per float one (~10x slower to emulate); instruction
+    counts per inference are recorded beside the numerics (benchmark/PERFORMANCE.md explains them).
+    """
+    from albert_edge.benchmark import arm
+    rows, failures = [], []
+    for variant, path in artifacts.items():
+        try:
+            rows.extend(arm.run_arm([path], env.probes.keys(), seq_lens=[min(seq_lens)], pairs=arm.DEFAULT_PAIRS,
+                                    float_pairs=arm.FLOAT_PAIRS, pairs_file=str(eval_path), progress=False, env=env))
+        except arm.ArmRunError as err:
+            failures.append(f"arm: {variant} did not run on the aarch64 kernels: {err}")
+    failures.extend(arm.gate_failures(rows))
+    return {"cpus": list(env.probes), "qemu": env.qemu_version, "litert": env.litert_version,
+            "rows": rows, "failures": failures}
+
+
+def _arm_markdown(section: dict) -> List[str]:
+    from albert_edge.benchmark import arm
+    return ["## On aarch64 kernels (qemu-user, --verify-arm)", "",
+            f"qemu {section['qemu']}, ai-edge-litert {section['litert']}; numerics vs this host's LiteRT: "
+            f"fp32/fp16 ≤ {arm.FLOAT_TOLERANCE:g}, int8 ≤ {arm.QUANT_STEPS} output steps, argmax agreement "
+            "(ties and near ties excepted). Instruction counts are per inference, deterministic.", "",
+            arm.markdown_table(section["rows"]).rstrip("\n"), ""]

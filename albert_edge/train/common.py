@@ -4,6 +4,7 @@ Kept apart from the jobs so that `pretrain.py` and `finetune.py` read as the tra
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import json
@@ -18,11 +19,50 @@ from albert_edge.fileio import write_text_atomic  # noqa: F401 — re-exported: 
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
+# Keras mixed-precision policies by flag value. Variables stay float32 either way; bf16 needs no
+# loss scaling (same exponent range as float32) and runs matmuls on AVX-512 BF16 / AMX units.
+PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}
 OPTIMIZERS = ("adamw", "lamb")    # train.optimization builds them; here so CLIs parse without TensorFlow
 
 
 class TrainingError(ValueError):
     """A user mistake (missing files, bad flag combination); printed without a traceback."""
+
+
+def load_config(config: Any):
+    """A preset name (``tiny``), a json path, or an AlbertConfig."""
+    from albert_edge.config import PRESETS, AlbertConfig, ConfigError  # noqa: PLC0415
+
+    if isinstance(config, AlbertConfig):
+        return config
+    try:
+        if str(config) in PRESETS:
+            return AlbertConfig.preset(str(config))
+        return AlbertConfig.from_json_file(config)
+    except ConfigError as err:
+        raise TrainingError(str(err)) from None
+
+
+def resolve_config(config: Any, init_checkpoint: str | None):
+    """``config`` if given; else the config json beside ``init_checkpoint``; else the tiny preset.
+
+    Why: a checkpoint's own config is the only one its variables fit, so starting from one should
+    not need it spelled out again (a fine-tuned or embedding-initialised model carries its own).
+    """
+    from albert_edge.checkpoint import config_for_checkpoint  # noqa: PLC0415
+    from albert_edge.config import ConfigError  # noqa: PLC0415
+
+    if config:
+        return load_config(config)
+    if init_checkpoint:
+        try:
+            found = config_for_checkpoint(init_checkpoint)
+        except ConfigError as err:
+            raise TrainingError(f"--init-checkpoint: {err}") from None
+        if found is not None:
+            logger.info("config from beside %s", init_checkpoint)
+            return found
+    return load_config("tiny")
 
 
 def configure_runtime(intra_op_threads: int | None = None, inter_op_threads: int | None = None,
@@ -45,6 +85,26 @@ def configure_runtime(intra_op_threads: int | None = None, inter_op_threads: int
                 cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_devices)])
     except RuntimeError as err:  # already initialised (e.g. a second job in one process)
         logger.warning("runtime already initialised, keeping its settings: %s", err)
+
+
+@contextlib.contextmanager
+def precision_policy(precision: str):
+    """Layers built inside the block compute in ``precision``; the global policy is restored after.
+
+    Keras layers take their dtype policy when they are constructed, so the policy only has to hold
+    while the model is built — and restoring it keeps later models in the same process (an export
+    or an evaluation after training) in float32.
+    """
+    import tf_keras as keras  # noqa: PLC0415
+
+    if precision not in PRECISIONS:
+        raise TrainingError(f"unknown precision {precision!r}; choose one of {tuple(PRECISIONS)}")
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(PRECISIONS[precision])
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def make_strategy(name: str = "default", devices: Sequence[str] | None = None,
@@ -163,6 +223,7 @@ class RunOptions:
     inter_op_threads: int | None = None
     stop_after_steps: int | None = None   # stop early (tests, time-boxed sessions); resumable
     max_wall_seconds: float | None = None
+    precision: str = "fp32"
     progress: bool = True
 
 
@@ -180,6 +241,9 @@ def add_run_arguments(p, defaults) -> None:
                    help="train this many steps in this run, then save and exit (resumable)")
     p.add_argument("--max-wall-seconds", type=float, default=None,
                    help="save (and write the model folder) and exit after this much wall time (resumable)")
+    p.add_argument("--precision", choices=tuple(PRECISIONS), default=defaults.precision,
+                   help="bf16: bfloat16 activations with float32 weights (mixed precision); measure "
+                        "first: it pays where the CPU has AVX-512 BF16 or AMX, and on GPUs")
     p.add_argument("--no-progress", dest="progress", action="store_false")
 
 

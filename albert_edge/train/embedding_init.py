@@ -159,7 +159,7 @@ def nearest(vectors: np.ndarray, row: int, k: int = 5) -> np.ndarray:
 def build_embedding_init(opts: EmbeddingInitOptions) -> dict:
     """Count, factorise, write the checkpoint; returns the summary also saved as embedding_init.json."""
     from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer  # noqa: PLC0415
-    from albert_edge.train.pretrain import load_config  # noqa: PLC0415
+    from albert_edge.train.common import load_config  # noqa: PLC0415
 
     if not opts.corpus:
         raise TrainingError("--corpus is required")

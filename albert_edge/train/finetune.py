@@ -39,9 +39,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from albert_edge.train.common import (JsonlLog, RunOptions, StepTimer, TrainingError, configure_runtime,
-                                      run_window,
-                                      current_lr,
-                                      make_strategy, sum_over_replicas, write_text_atomic)
+                                      current_lr, make_strategy, precision_policy, resolve_config, run_window,
+                                      sum_over_replicas, write_text_atomic)
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +72,7 @@ class FinetuneOptions(RunOptions):
     max_train_examples: int | None = None
     swap_pairs: bool = False             # pairs task: also train on (b, a) — the relation is symmetric
     transitive_pairs: bool = False       # pairs task: also train on pairs implied by a≡b≡c / a≡b≢c
+    edited_pairs: int = 0                # pairs task: add up to N one-edit rewrites per edit kind
     ema_decay: float = 0.0               # > 0: evaluate, keep and ship a moving average of the weights
     eval_every_steps: int | None = None
     eval_batch_size: int = 128
@@ -81,21 +81,69 @@ class FinetuneOptions(RunOptions):
 
 
 # --------------------------------------------------------------------------- data
-def resolve_labels(labels: Sequence[str] | str | None, examples) -> list[str]:
-    from albert_edge.data.tasks import infer_labels  # noqa: PLC0415
+# The label set of each task when --labels is not given (albert_zh's processors: LCQMC-style pairs
+# are 0/1, XNLI is contradiction/entailment/neutral). `single` tasks differ (ChnSentiCorp 0/1,
+# TNEWS 100…116), so they name theirs.
+TASK_DEFAULT_LABELS = {"pairs": ("0", "1"), "nli": ("contradiction", "entailment", "neutral")}
 
+
+def resolve_labels(labels: Sequence[str] | str | None, examples=None, task: str | None = None,
+                   init_checkpoint: str | None = None) -> list[str]:
+    """The label set: --labels, else the init checkpoint's labels.txt, else the task's default.
+
+    Why never inferred from the data: one typo (`x` on line 9) used to become a third class, and
+    a 3-class model was written with exit 0. A label outside this set is an error naming its
+    file:line (`encode_examples`), found before TensorFlow loads. `task=None` keeps the old
+    inference for library callers that ask for it explicitly.
+    """
     if labels is None:
-        return infer_labels(examples)
+        if init_checkpoint:
+            folder = Path(init_checkpoint) if Path(init_checkpoint).is_dir() else Path(init_checkpoint).parent
+            if (folder / "labels.txt").is_file():
+                return resolve_labels(str(folder / "labels.txt"))
+        if task is None:
+            from albert_edge.data.tasks import infer_labels  # noqa: PLC0415
+            return infer_labels(examples or [])
+        if task in TASK_DEFAULT_LABELS:
+            return list(TASK_DEFAULT_LABELS[task])
+        found = sorted({ex.label for ex in (examples or [])})[:8]
+        raise TrainingError(f"the {task} task has no default label set: pass --labels with every class, "
+                            f"e.g. --labels {','.join(found) or 'neg,pos'} (or a labels.txt path)")
     if isinstance(labels, (str, os.PathLike)):
         path = Path(labels)
         if path.is_file():
-            found = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-                     if line.strip()]
+            try:
+                found = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                         if line.strip()]
+            except (OSError, UnicodeDecodeError) as err:
+                raise TrainingError(f"--labels {path}: cannot read it ({err})") from None
             if not found:
                 raise TrainingError(f"{path}: empty labels file")
-            return found
-        return [s.strip() for s in str(labels).split(",") if s.strip()]
-    return [str(x) for x in labels]
+            out = found
+        else:
+            out = [s.strip() for s in str(labels).split(",") if s.strip()]
+    else:
+        out = [str(x) for x in labels]
+    if len(out) < 2:
+        raise TrainingError(f"--labels needs at least two classes, got {out}")
+    if len(set(out)) != len(out):
+        raise TrainingError(f"--labels has a duplicate: {out}")
+    return out
+
+
+def drop_empty_sentences(examples: list, what: str) -> list:
+    """Examples whose sentences are all non-empty; the dropped ones are counted in a warning.
+
+    An empty sentence carries no signal for its label (a pair with one empty side teaches
+    "different" from nothing); skipping it, counted and named, beats training on it silently.
+    """
+    kept, dropped = [], []
+    for ex in examples:
+        (kept if ex.text_a.strip() and (ex.text_b is None or ex.text_b.strip()) else dropped).append(ex)
+    if dropped:
+        logger.warning("%s: skipped %d example(s) with an empty sentence (first at %s)",
+                       what, len(dropped), dropped[0].where)
+    return kept
 
 
 @dataclasses.dataclass
@@ -173,7 +221,7 @@ class Finetuner:
     """Reads data, builds classifier + AdamW under a strategy; :meth:`run` trains and exports."""
 
     def __init__(self, opts: FinetuneOptions):
-        from albert_edge.data.tasks import DataError, read_examples  # noqa: PLC0415
+        from albert_edge.data.tasks import DataError, label_ids, read_examples  # noqa: PLC0415
         from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer  # noqa: PLC0415
 
         if opts.task not in TASKS:
@@ -193,14 +241,23 @@ class Finetuner:
             eval_examples = read_examples(opts.eval_file, opts.task) if opts.eval_file else None
         except DataError as err:
             raise TrainingError(str(err)) from None
+        train_examples = drop_empty_sentences(train_examples, "training data")
+        if not train_examples:
+            raise TrainingError("every training example has an empty sentence: nothing to train on")
+        if eval_examples:
+            eval_examples = drop_empty_sentences(eval_examples, str(opts.eval_file)) or None
         if opts.max_train_examples and len(train_examples) > opts.max_train_examples:
             rng = np.random.default_rng(opts.seed)
             keep = np.sort(rng.choice(len(train_examples), opts.max_train_examples, replace=False))
             train_examples = [train_examples[i] for i in keep]
         train_examples = self._augment(train_examples)
-        self.label_list = resolve_labels(opts.labels, train_examples)
-        from albert_edge.train.pretrain import resolve_config  # noqa: PLC0415
-
+        self.label_list = resolve_labels(opts.labels, train_examples, opts.task, opts.init_checkpoint)
+        try:   # every label known before the config, the tokenizer or TensorFlow are loaded
+            label_ids(train_examples, self.label_list)
+            if eval_examples:
+                label_ids(eval_examples, self.label_list)
+        except DataError as err:
+            raise TrainingError(f"{err}; pass --labels with every class if it is not a typo") from None
         self.config = resolve_config(opts.config, opts.init_checkpoint)
         if opts.max_seq_len > self.config.max_position_embeddings:
             raise TrainingError(f"--max-seq-len {opts.max_seq_len} exceeds the config's "
@@ -236,7 +293,7 @@ class Finetuner:
                                 f"batch of {opts.batch_size}")
         self.total_steps = max(1, int(math.ceil(opts.epochs * self.steps_per_epoch)))
         warmup = int(opts.warmup_proportion * self.total_steps)
-        with self.strategy.scope():
+        with self.strategy.scope(), precision_policy(opts.precision):
             self.model = AlbertClassifier(self.config, num_labels=len(self.label_list),
                                           dropout_prob=opts.dropout)
             self.model(dummy_inputs(8))
@@ -257,11 +314,12 @@ class Finetuner:
         self._predict = None
 
     def _augment(self, examples: list) -> list:
-        """--transitive-pairs, then --swap-pairs (so derived pairs are swapped too)."""
+        """--transitive-pairs, --edited-pairs, then --swap-pairs (so derived pairs are swapped too)."""
         from albert_edge.data import pair_augment  # noqa: PLC0415
         from albert_edge.data.tasks import DataError  # noqa: PLC0415
 
         for flag, on in (("--transitive-pairs", self.opts.transitive_pairs),
+                         ("--edited-pairs", self.opts.edited_pairs),
                          ("--swap-pairs", self.opts.swap_pairs)):
             if on and self.opts.task != "pairs":
                 raise TrainingError(f"{flag} needs --task pairs (got {self.opts.task!r}): only a "
@@ -271,6 +329,12 @@ class Finetuner:
                 derived, _ = pair_augment.transitive_pairs(examples)
             except DataError as err:
                 raise TrainingError(f"--transitive-pairs: {err}") from None
+            examples = examples + derived
+        if self.opts.edited_pairs:
+            try:
+                derived, _ = pair_augment.edited_pairs(examples, self.opts.edited_pairs, self.opts.seed)
+            except DataError as err:
+                raise TrainingError(f"--edited-pairs: {err}") from None
             examples = examples + derived
         if self.opts.swap_pairs:
             examples = examples + pair_augment.swapped_pairs(examples)
@@ -320,7 +384,7 @@ class Finetuner:
 
             @tf.function(reduce_retracing=True)
             def predict(features):
-                return model(features, training=False)
+                return tf.cast(model(features, training=False), tf.float32)
 
             self._predict = predict
         out = []
@@ -337,7 +401,7 @@ class Finetuner:
         logp = logits - logits.max(-1, keepdims=True)
         logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
         pred = logits.argmax(-1)
-        from albert_edge.evaluate import wilson_interval  # noqa: PLC0415
+        from albert_edge.metrics import wilson_interval  # noqa: PLC0415
 
         result = {"eval_accuracy": float((pred == labels).mean()),
                   "eval_accuracy_ci95": list(wilson_interval(int((pred == labels).sum()), len(labels))),

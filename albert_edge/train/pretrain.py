@@ -27,9 +27,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from albert_edge.train.common import (JsonlLog, RunOptions, StepTimer, TrainingError, configure_runtime,
-                                      run_window,
-                                      current_lr,
-                                      expand_files, make_strategy, prune_tf1_checkpoints, sum_over_replicas,
+                                      current_lr, expand_files, make_strategy, precision_policy,
+                                      prune_tf1_checkpoints, resolve_config, run_window, sum_over_replicas,
                                       write_text_atomic)
 
 logger = logging.getLogger(__name__)
@@ -66,42 +65,6 @@ class PretrainOptions(RunOptions):
     xla: bool = False                    # jit-compile the per-replica step (XLA)
     unigram_output_bias: bool = True     # fresh runs: MLM output bias starts at log P(target)
     unigram_records: int = 20000         # how many training records to count for it
-
-
-def load_config(config: Any):
-    """A preset name (``tiny``), a json path, or an AlbertConfig."""
-    from albert_edge.config import PRESETS, AlbertConfig, ConfigError  # noqa: PLC0415
-
-    if isinstance(config, AlbertConfig):
-        return config
-    try:
-        if str(config) in PRESETS:
-            return AlbertConfig.preset(str(config))
-        return AlbertConfig.from_json_file(config)
-    except ConfigError as err:
-        raise TrainingError(str(err)) from None
-
-
-def resolve_config(config: Any, init_checkpoint: str | None):
-    """``config`` if given; else the config json beside ``init_checkpoint``; else the tiny preset.
-
-    Why: a checkpoint's own config is the only one its variables fit, so starting from one should
-    not need it spelled out again (a fine-tuned or embedding-initialised model carries its own).
-    """
-    from albert_edge.checkpoint import config_for_checkpoint  # noqa: PLC0415
-    from albert_edge.config import ConfigError  # noqa: PLC0415
-
-    if config:
-        return load_config(config)
-    if init_checkpoint:
-        try:
-            found = config_for_checkpoint(init_checkpoint)
-        except ConfigError as err:
-            raise TrainingError(f"--init-checkpoint: {err}") from None
-        if found is not None:
-            logger.info("config from beside %s", init_checkpoint)
-            return found
-    return load_config("tiny")
 
 
 def shard_weights(files: Sequence[str], mix: str = "size") -> list[float]:
@@ -245,8 +208,9 @@ class Pretrainer:
             raise TrainingError(f"--batch-size {opts.batch_size} is not divisible by the "
                                 f"{self.replicas} replicas")
         with self.strategy.scope():
-            self.model = AlbertForPretraining(self.config)
-            self.model(dummy_inputs(8, with_masked_positions=True))
+            with precision_policy(opts.precision):
+                self.model = AlbertForPretraining(self.config)
+                self.model(dummy_inputs(8, with_masked_positions=True))
             self.optimizer = create_optimizer(opts.optimizer, opts.learning_rate,
                                               opts.num_train_steps, opts.num_warmup_steps,
                                               weight_decay_rate=opts.weight_decay)

@@ -326,7 +326,31 @@ def save_hf_folder(model: Any, config: AlbertConfig, folder: str | Path) -> None
     atomic_dir(Path(folder), write, merge=True)
 
 
-def _save_state(path: Path, model: Any, optimizer: Any, generator: Any, step: int,
+def load_state(path: Path, device: Any = "cpu") -> dict:
+    """Read training_state.pt with `weights_only=True`: tensors and plain types only.
+
+    Why: a full unpickle of a state file from a folder someone handed you runs whatever code it
+    holds. `save_state` writes only tensors, numbers, strings, lists and dicts, so the restricted
+    loader reads every state this module writes; anything else is refused, never executed.
+    """
+    import pickle  # noqa: PLC0415
+
+    import torch  # noqa: PLC0415
+
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
+        raise TorchPretrainError(
+            f"{path} is not a training state this program wrote (it holds more than tensors and plain "
+            f"values, or is damaged: {str(err).splitlines()[0] if str(err) else type(err).__name__}); "
+            "it was not loaded. Delete it to start afresh, or use a new --output-dir") from None
+    if not isinstance(state, dict) or not {"model", "optimizer", "step"} <= set(state):
+        raise TorchPretrainError(f"{path}: not a training state (missing model / optimizer / step); "
+                                 "delete it or use a new --output-dir")
+    return state
+
+
+def save_state(path: Path, model: Any, optimizer: Any, generator: Any, step: int,
                 total: Optional[int], warmup: int, elapsed: float) -> None:
     import torch  # noqa: PLC0415
 
@@ -416,7 +440,7 @@ def train(options: TorchPretrainOptions) -> dict:
     step, total, warmup, elapsed_before = 0, options.num_train_steps, options.num_warmup_steps, 0.0
     state_path = out / STATE_FILE
     if state_path.is_file():
-        state = torch.load(state_path, map_location=device, weights_only=False)
+        state = load_state(state_path, device)
         try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -467,7 +491,7 @@ def train(options: TorchPretrainOptions) -> dict:
         if loss is not None and not torch.isfinite(loss):
             raise TorchPretrainError(f"loss became non-finite by step {step}: lower "
                                      "--learning-rate (the last saved state is kept)")
-        _save_state(state_path, model, optimizer, generator, step, total, warmup,
+        save_state(state_path, model, optimizer, generator, step, total, warmup,
                     elapsed_before + time.monotonic() - start)
         save_hf_folder(model, config, out)
 

@@ -34,14 +34,14 @@ def _preds(seq_len: int) -> int:
 
 
 def _write_pretraining_records(path: Path, seq_len: int, n: int, vocab: int, seed: int = 0) -> int:
-    from albert_edge.data.pretraining_data import _to_example_bytes  # noqa: PLC0415
+    from albert_edge.data.pretraining_data import to_example_bytes  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
     P = _preds(seq_len)
     with tf.io.TFRecordWriter(str(path)) as w:
         for _ in range(n):
-            w.write(_to_example_bytes({
+            w.write(to_example_bytes({
                 "input_ids": rng.integers(106, vocab, seq_len).tolist(), "input_mask": [1] * seq_len,
                 "segment_ids": [0] * (seq_len // 2) + [1] * (seq_len - seq_len // 2),
                 "masked_lm_positions": sorted(rng.choice(np.arange(1, seq_len), P, replace=False).tolist()),

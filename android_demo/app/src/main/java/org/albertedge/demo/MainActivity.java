@@ -23,6 +23,10 @@ import org.albertedge.core.Tokenization;
 /**
  * Two sentences in, "do they mean the same?" out, with the on-device latency. Model loading and
  * inference run on one background thread; the UI thread only reads fields and shows results.
+ *
+ * <p>Written against API 23 (what {@code make test} compiles it with): {@code findViewById} is cast
+ * (its generic form is API 26), and callbacks are anonymous classes rather than lambdas, so the
+ * dx-dexed APK of {@code make android-check} has no {@code invoke-custom}.
  */
 public class MainActivity extends Activity {
   /** Prefilled pairs (LCQMC / AFQMC style questions); the last one shows truncation. */
@@ -60,18 +64,18 @@ public class MainActivity extends Activity {
   protected void onCreate(Bundle savedInstanceState) {
     super.onCreate(savedInstanceState);
     setContentView(R.layout.activity_main);
-    modelSpinner = findViewById(R.id.model_spinner);
-    threadsSpinner = findViewById(R.id.threads_spinner);
-    delegateSpinner = findViewById(R.id.delegate_spinner);
-    sentenceA = findViewById(R.id.sentence_a);
-    sentenceB = findViewById(R.id.sentence_b);
-    compareButton = findViewById(R.id.compare_button);
-    errorText = findViewById(R.id.error_text);
-    labelText = findViewById(R.id.label_text);
-    probabilityText = findViewById(R.id.probability_text);
-    probabilityBar = findViewById(R.id.probability_bar);
-    detailsText = findViewById(R.id.details_text);
-    noteText = findViewById(R.id.note_text);
+    modelSpinner = (Spinner) findViewById(R.id.model_spinner);
+    threadsSpinner = (Spinner) findViewById(R.id.threads_spinner);
+    delegateSpinner = (Spinner) findViewById(R.id.delegate_spinner);
+    sentenceA = (EditText) findViewById(R.id.sentence_a);
+    sentenceB = (EditText) findViewById(R.id.sentence_b);
+    compareButton = (Button) findViewById(R.id.compare_button);
+    errorText = (TextView) findViewById(R.id.error_text);
+    labelText = (TextView) findViewById(R.id.label_text);
+    probabilityText = (TextView) findViewById(R.id.probability_text);
+    probabilityBar = (ProgressBar) findViewById(R.id.probability_bar);
+    detailsText = (TextView) findViewById(R.id.details_text);
+    noteText = (TextView) findViewById(R.id.note_text);
 
     List<String> models = new ArrayList<>();
     try {
@@ -103,7 +107,7 @@ public class MainActivity extends Activity {
     for (String[] pair : EXAMPLES) {
       examples.add(shorten(pair[0]) + " / " + shorten(pair[1]));
     }
-    Spinner exampleSpinner = findViewById(R.id.example_spinner);
+    Spinner exampleSpinner = (Spinner) findViewById(R.id.example_spinner);
     exampleSpinner.setAdapter(adapter(examples));
     exampleSpinner.setOnItemSelectedListener(new AdapterView.OnItemSelectedListener() {
       @Override
@@ -116,7 +120,12 @@ public class MainActivity extends Activity {
       public void onNothingSelected(AdapterView<?> parent) {}
     });
 
-    compareButton.setOnClickListener(v -> onCompare());
+    compareButton.setOnClickListener(new View.OnClickListener() {
+      @Override
+      public void onClick(View v) {
+        onCompare();
+      }
+    });
   }
 
   private void onCompare() {
@@ -139,22 +148,43 @@ public class MainActivity extends Activity {
     compareButton.setEnabled(false);
     errorText.setVisibility(View.GONE);
     labelText.setText(R.string.running);
-    worker.execute(() -> {
-      try {
-        SimilarityModel m = ensureModel(modelName, threads, delegate);
-        SimilarityModel.Result r = m.compare(a, b, RUNS);
-        runOnUiThread(() -> showResult(r, m, threads));
-      } catch (ModelException e) {
-        runOnUiThread(() -> showError(e.getMessage()));
-      } catch (RuntimeException e) {
-        runOnUiThread(() -> showError("Inference failed: " + e));
+    worker.execute(new Runnable() {
+      @Override
+      public void run() {
+        try {
+          final SimilarityModel m = ensureModel(modelName, threads, delegate);
+          final SimilarityModel.Result r = m.compare(a, b, RUNS);
+          runOnUiThread(new Runnable() {
+            @Override
+            public void run() {
+              showResult(r, m, threads);
+            }
+          });
+        } catch (ModelException e) {
+          showErrorOnUiThread(e.getMessage());
+        } catch (RuntimeException e) {
+          showErrorOnUiThread("Inference failed: " + e);
+        } catch (LinkageError e) {
+          // Model load already turns these into a ModelException; this is the last line of
+          // defence for native code failing later (an Error would otherwise kill the worker).
+          showErrorOnUiThread("LiteRT's native code failed: " + e);
+        }
+      }
+    });
+  }
+
+  private void showErrorOnUiThread(final String message) {
+    runOnUiThread(new Runnable() {
+      @Override
+      public void run() {
+        showError(message);
       }
     });
   }
 
   /** Worker thread: (re)loads the model when the model, thread count or delegate changed. */
-  private SimilarityModel ensureModel(String name, int threads, SimilarityModel.Delegate delegate)
-      throws ModelException {
+  private SimilarityModel ensureModel(final String name, final int threads,
+      final SimilarityModel.Delegate delegate) throws ModelException {
     String key = name + "|" + threads + "|" + delegate;
     if (model != null && key.equals(modelKey)) {
       return model;
@@ -164,7 +194,12 @@ public class MainActivity extends Activity {
       model = null;
       modelKey = null;
     }
-    runOnUiThread(() -> labelText.setText(getString(R.string.loading_model, name, delegate.name(), threads)));
+    runOnUiThread(new Runnable() {
+      @Override
+      public void run() {
+        labelText.setText(getString(R.string.loading_model, name, delegate.name(), threads));
+      }
+    });
     ModelMetadata metadata = AssetModels.readMetadata(getAssets(), name);
     Map<String, Integer> vocab = AssetModels.readVocab(getAssets(), metadata);
     MappedByteBuffer buffer = AssetModels.mapModel(getAssets(), name);
@@ -223,10 +258,13 @@ public class MainActivity extends Activity {
 
   @Override
   protected void onDestroy() {
-    worker.execute(() -> {
-      if (model != null) {
-        model.close();
-        model = null;
+    worker.execute(new Runnable() {
+      @Override
+      public void run() {
+        if (model != null) {
+          model.close();
+          model = null;
+        }
       }
     });
     worker.shutdown();

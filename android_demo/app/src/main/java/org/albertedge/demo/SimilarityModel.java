@@ -71,9 +71,44 @@ final class SimilarityModel implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       throw new ModelException(e.getMessage(), e);
     }
+    AutoCloseable[] created = new AutoCloseable[1];
+    try {
+      this.interpreter = createInterpreter(model, threads, delegate, created);
+    } catch (LinkageError e) {
+      // UnsatisfiedLinkError (no LiteRT .so for this phone's ABI, a broken install),
+      // NoClassDefFoundError (an APK built without LiteRT), ExceptionInInitializerError: all Errors
+      // that a RuntimeException handler misses, and that would otherwise crash the app.
+      closeQuietly(created[0]);
+      throw new ModelException(nativeRuntimeMissing(e), e);
+    } catch (RuntimeException e) {
+      closeQuietly(created[0]);
+      throw new ModelException("LiteRT cannot run " + modelName + " with " + delegate + ": "
+          + e.getMessage() + (delegate == Delegate.CPU || delegate == Delegate.XNNPACK ? ""
+          : "\nThis delegate may not support the model's ops; try XNNPACK."), e);
+    }
+    this.delegateInstance = created[0];
+    try {
+      this.outputName = checkSignatures();
+      warmUp();
+    } catch (ModelException | RuntimeException e) {
+      close();
+      if (e instanceof ModelException) {
+        throw (ModelException) e;
+      }
+      throw new ModelException("Running " + modelName + " failed: " + e.getMessage(), e);
+    }
+    this.description = modelName + " · " + delegate;
+    this.loadMs = (System.nanoTime() - start) / 1_000_000;
+  }
+
+  /**
+   * The first LiteRT calls of a load: this is where a missing or unloadable native runtime shows.
+   * A delegate it creates is handed back in {@code created[0]} so the caller can close it on failure.
+   */
+  private static Interpreter createInterpreter(ByteBuffer model, int threads, Delegate delegate,
+      AutoCloseable[] created) throws ModelException {
     Interpreter.Options options = new Interpreter.Options();
     options.setNumThreads(threads);
-    AutoCloseable created = null;
     switch (delegate) {
       case CPU:
         options.setUseXNNPACK(false);
@@ -88,36 +123,24 @@ final class SimilarityModel implements AutoCloseable {
           }
         }
         GpuDelegate gpu = new GpuDelegate();
+        created[0] = gpu;
         options.addDelegate(gpu);
-        created = gpu;
         break;
       case NNAPI:
         NnApiDelegate nnapi = new NnApiDelegate();
+        created[0] = nnapi;
         options.addDelegate(nnapi);
-        created = nnapi;
         break;
     }
-    try {
-      this.interpreter = new Interpreter(model, options);
-    } catch (RuntimeException e) {
-      closeQuietly(created);
-      throw new ModelException("LiteRT cannot run " + modelName + " with " + delegate + ": "
-          + e.getMessage() + (delegate == Delegate.CPU || delegate == Delegate.XNNPACK ? ""
-          : "\nThis delegate may not support the model's ops; try XNNPACK."), e);
-    }
-    this.delegateInstance = created;
-    try {
-      this.outputName = checkSignatures();
-      warmUp();
-    } catch (ModelException | RuntimeException e) {
-      close();
-      if (e instanceof ModelException) {
-        throw (ModelException) e;
-      }
-      throw new ModelException("Running " + modelName + " failed: " + e.getMessage(), e);
-    }
-    this.description = modelName + " · " + delegate;
-    this.loadMs = (System.nanoTime() - start) / 1_000_000;
+    return new Interpreter(model, options);
+  }
+
+  /** What the screen says when LiteRT's Java or native code cannot be loaded at all. */
+  static String nativeRuntimeMissing(LinkageError e) {
+    return "LiteRT's runtime could not be loaded on this device (" + e.getClass().getSimpleName()
+        + ": " + e.getMessage() + "). The app was built without LiteRT's native library for this "
+        + "phone's CPU (ABI), or the install is damaged: build and install it with Android Studio / "
+        + "./gradlew installDebug, which packages com.google.ai.edge.litert.";
   }
 
   /** Every length in the metadata needs its signature, with the three int32 [1, L] inputs. */

@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * Cleaning, CJK split, lower-casing + accent strip, punctuation split: steps 1-6 of the spec in
- * {@code albert_edge/tokenization.py}, one method per Python function.
+ * {@code albert_edge/tokenization.py}, one method per Python function. Plain code-point loops, no
+ * lambdas: {@code make android-check} dexes with dx, which cannot desugar them (Gradle's D8 can).
  */
 public final class BasicTokenizer {
   private final boolean doLowerCase;
@@ -33,9 +34,13 @@ public final class BasicTokenizer {
   static String runStripAccents(String text) {
     String nfd = Normalizer.normalize(text, Normalizer.Form.NFD);
     StringBuilder out = new StringBuilder(nfd.length());
-    nfd.codePoints()
-        .filter(cp -> Character.getType(cp) != Character.NON_SPACING_MARK)
-        .forEach(out::appendCodePoint);
+    for (int i = 0; i < nfd.length(); ) {
+      int cp = nfd.codePointAt(i);
+      i += Character.charCount(cp);
+      if (Character.getType(cp) != Character.NON_SPACING_MARK) {
+        out.appendCodePoint(cp);
+      }
+    }
     return out.toString();
   }
 
@@ -69,29 +74,33 @@ public final class BasicTokenizer {
   /** {@code _tokenize_chinese_chars}: spaces around every CJK ideograph. */
   static String tokenizeChineseChars(String text) {
     StringBuilder out = new StringBuilder(text.length() * 2);
-    text.codePoints().forEach(cp -> {
+    for (int i = 0; i < text.length(); ) {
+      int cp = text.codePointAt(i);
+      i += Character.charCount(cp);
       if (Tokenization.isChineseChar(cp)) {
         out.append(' ').appendCodePoint(cp).append(' ');
       } else {
         out.appendCodePoint(cp);
       }
-    });
+    }
     return out.toString();
   }
 
   /** {@code _clean_text}: drop NUL, U+FFFD and control characters; whitespace becomes ' '. */
   static String cleanText(String text) {
     StringBuilder out = new StringBuilder(text.length());
-    text.codePoints().forEach(cp -> {
+    for (int i = 0; i < text.length(); ) {
+      int cp = text.codePointAt(i);
+      i += Character.charCount(cp);
       if (cp == 0 || cp == 0xFFFD || Tokenization.isControl(cp)) {
-        return;
+        continue;
       }
       if (Tokenization.isWhitespace(cp)) {
         out.append(' ');
       } else {
         out.appendCodePoint(cp);
       }
-    });
+    }
     return out.toString();
   }
 }

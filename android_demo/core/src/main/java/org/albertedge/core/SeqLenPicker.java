@@ -18,7 +18,11 @@ public final class SeqLenPicker {
     if (sorted.isEmpty()) {
       throw new IllegalArgumentException("no sequence lengths to choose from");
     }
-    this.seqLens = sorted.stream().mapToInt(Integer::intValue).toArray();
+    this.seqLens = new int[sorted.size()];
+    int i = 0;
+    for (int len : sorted) {
+      this.seqLens[i++] = len;
+    }
   }
 
   public int[] seqLens() {

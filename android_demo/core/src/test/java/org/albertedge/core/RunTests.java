@@ -1,5 +1,8 @@
 package org.albertedge.core;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.runner.Description;
 import org.junit.runner.JUnitCore;
 import org.junit.runner.Result;
@@ -7,8 +10,9 @@ import org.junit.runner.notification.Failure;
 import org.junit.runner.notification.RunListener;
 
 /**
- * Runs the core test classes with JUnit 4 and ends with exactly "N passed, N failed" (what
- * run_java_tests.sh and `make test` read); exits 1 if anything failed.
+ * Runs the core test classes, plus any test classes named as arguments (run_java_tests.sh adds the
+ * app's), with JUnit 4 and ends with exactly "N passed, N failed" (what run_java_tests.sh and
+ * `make test` read); exits 1 if anything failed.
  */
 public final class RunTests {
   private RunTests() {}
@@ -21,7 +25,11 @@ public final class RunTests {
     UnicodeTablesTest.class,
   };
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws ClassNotFoundException {
+    List<Class<?>> classes = new ArrayList<>(Arrays.asList(TEST_CLASSES));
+    for (String name : args) {
+      classes.add(Class.forName(name));
+    }
     JUnitCore core = new JUnitCore();
     core.addListener(new RunListener() {
       private long started;
@@ -45,7 +53,7 @@ public final class RunTests {
         }
       }
     });
-    Result result = core.run(TEST_CLASSES);
+    Result result = core.run(classes.toArray(new Class<?>[0]));
     int failed = result.getFailureCount();
     int passed = result.getRunCount() - failed;
     System.out.println(passed + " passed, " + failed + " failed");

@@ -1,0 +1,254 @@
+"""What every `python -m albert_edge.…` command shares: argument types, quiet TensorFlow, exit codes.
+
+The exit-code contract (README, "Exit codes") is the same for every command:
+
+* 0 — success;
+* 1 — a gate failed (an accuracy / parity / regression check ran and said no), naming the gate;
+* 2 — unusable input or environment: a message saying what, where and how to fix it, no traceback.
+
+Why argparse `type=` functions: a bad number is reported by argparse itself as
+`argument --threads: must be a positive integer, got '0'` (exit 2) before any model is loaded, so
+`--threads 0` can never surface later as "the file may be corrupt", and `--max-accuracy-drop nan`
+can never switch a gate off (every comparison with NaN is False).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import importlib.abc
+import importlib.util
+import logging
+import math
+import os
+import sys
+import warnings
+from typing import Callable, Iterator, Optional, Sequence, Tuple, TypeVar
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1
+EXIT_USAGE = 2
+
+T = TypeVar("T")
+
+# errno values that mean "the environment cannot hold the output", not "the program is wrong".
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.ENOTDIR,
+                       errno.EISDIR, errno.EEXIST, errno.ENOENT, errno.ENAMETOOLONG}
+
+
+# ------------------------------------------------------------------------------------ argument types
+def positive_int(text: str) -> int:
+    """An integer ≥ 1 (threads, runs, limits): 0 or -1 is a usage error, never "all" or "all but one"."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (≥ 1), got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An integer ≥ 0 (warm-up runs, steps)."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be an integer ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer ≥ 0, got {text!r}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """A float that is not NaN or ±inf ('1e309' overflows to inf): a NaN bound makes every check pass."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    """A finite float ≥ 0 (allowed accuracy drop, time limits)."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text!r}")
+    return value
+
+
+def csv_of(kind: Callable[[str], T], name: str = "") -> Callable[[str], Tuple[T, ...]]:
+    """A comma-separated list of `kind`, at least one item: `--variants ,` is an error, not "nothing"."""
+    label = name or getattr(kind, "__name__", "value").replace("_", " ")
+
+    def parse(text: str) -> Tuple[T, ...]:
+        items = [x.strip() for x in str(text).split(",") if x.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {label}, got {text!r}")
+        out = []
+        for item in items:
+            try:
+                out.append(kind(item))
+            except argparse.ArgumentTypeError as err:
+                raise argparse.ArgumentTypeError(str(err) if len(items) == 1 else f"{item!r} in {text!r}: {err}") from None
+            except (TypeError, ValueError):
+                raise argparse.ArgumentTypeError(
+                    f"expected a comma-separated list of {label}, got {text!r}") from None
+        return tuple(out)
+
+    parse.__name__ = f"list of {label}"
+    return parse
+
+
+# ------------------------------------------------------------------------------------ TensorFlow noise
+def wants_verbose(argv: Optional[Sequence[str]]) -> bool:
+    """-v / --verbose anywhere in argv (checked before parsing: parsers may import TensorFlow)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
+
+
+@contextlib.contextmanager
+def _stderr_fd_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null (C++ libraries write there directly, around Python)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quiet_tensorflow(verbose: bool = False, preload: bool = False) -> None:
+    """Hide TensorFlow's C++ start-up lines unless -v (a user's first sight should be our message).
+
+    Without this, every TensorFlow-importing command opens with oneDNN notices, absl's "All log
+    messages before absl::InitializeLog()" and, on a CPU-only machine, a `failed call to cuInit`
+    *error*. `TF_CPP_MIN_LOG_LEVEL=3` keeps errors of TensorFlow's runtime quiet; the lines TensorFlow
+    prints while it is imported ignore that variable, so the first `import tensorflow` (wherever a
+    command does it; now, with `preload=True`) runs with stderr's descriptor pointed at /dev/null.
+    A failing import still raises in Python. A `TF_CPP_MIN_LOG_LEVEL` the user set always wins.
+    """
+    user_set = "TF_CPP_MIN_LOG_LEVEL" in os.environ
+    if verbose or user_set:
+        if verbose and not user_set:
+            os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    for name in ("tensorflow", "absl", "h5py", "tf_keras"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"(tensorflow|tf_keras|keras|absl)(\.|$)")
+    warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated.*")
+    if "tensorflow" in sys.modules:
+        return
+    if not any(isinstance(f, _QuietTensorFlowImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
+    if preload:
+        try:
+            import tensorflow  # noqa: F401,PLC0415 — imported here, once, quietly
+        except ImportError:
+            pass  # the command's own import reports it
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Runs the first `import tensorflow`, wherever a command does it, with fd 2 silenced.
+
+    Why a finder rather than importing TensorFlow up front: commands must be able to reject bad
+    input before TensorFlow loads (seconds), and the lines TensorFlow prints while loading ignore
+    TF_CPP_MIN_LOG_LEVEL. The finder removes itself after that one import.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _SilencedLoader(spec.loader)
+        return spec
+
+
+class _SilencedLoader(importlib.abc.Loader):
+    """The original loader, executing the module with stderr's descriptor pointed at /dev/null."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = self._loader
+        with _stderr_fd_silenced():
+            self._loader.exec_module(module)
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+def setup_logging(verbose: bool = False, default: int = logging.WARNING,
+                  fmt: str = "%(levelname)s %(name)s: %(message)s") -> None:
+    """One logging setup: `default` level, DEBUG/INFO with -v."""
+    level = (logging.DEBUG if default <= logging.INFO else logging.INFO) if verbose else default
+    logging.basicConfig(level=level, format=fmt)
+
+
+# ------------------------------------------------------------------------------------ environment errors
+def is_environment_error(err: BaseException) -> bool:
+    """An OSError that the user fixes (full disk, read-only or unwritable folder, path is a file)."""
+    return isinstance(err, OSError) and getattr(err, "errno", None) in _ENVIRONMENT_ERRNOS
+
+
+def describe_os_error(err: OSError, what: str = "cannot write") -> str:
+    """'cannot write /x/y: No space left on device — free space or choose another location'."""
+    hints = {errno.ENOSPC: "free some space or choose another location",
+             errno.EDQUOT: "free some space or choose another location",
+             errno.EROFS: "the filesystem is read-only: choose a writable location",
+             errno.EACCES: "no permission: choose a folder you can write to",
+             errno.EPERM: "no permission: choose a folder you can write to",
+             errno.ENOTDIR: "a part of the path is a file, not a folder",
+             errno.EEXIST: "a file is in the way of a folder",
+             errno.EISDIR: "the path is a folder, not a file",
+             errno.ENOENT: "the path does not exist"}
+    where = err.filename if getattr(err, "filename", None) else ""
+    reason = err.strerror or str(err)
+    hint = hints.get(err.errno, "")
+    return f"{what} {where}: {reason}" + (f" — {hint}" if hint else "")
+
+
+def check_writable_dir(path: str | os.PathLike, flag: str = "--out") -> None:
+    """Create `path` if needed and prove a file can be written in it, before any slow work.
+
+    Raises ValueError with the flag, the path and the fix (a file in the way, read-only, no space).
+    """
+    import tempfile  # noqa: PLC0415
+
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{flag} {path} is a file, not a folder: remove it or choose another {flag}")
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(prefix=".write_test.", dir=path):
+            pass
+    except OSError as err:
+        raise ValueError(f"{flag} {path}: not a writable folder ({err.strerror or err}); "
+                         f"choose another {flag}") from None
+
+
+def check_writable_file(path: str | os.PathLike, flag: str) -> None:
+    """The folder of an output file exists (or can be made) and takes a file; the path is no folder."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path} is a folder; give a file name")
+    check_writable_dir(os.path.dirname(os.path.abspath(path)), flag=f"{flag} folder of")
