@@ -100,7 +100,7 @@ def aws_test_spec(models: Sequence[str], threads: Sequence[int], runs: int = 50,
                 f"--report_peak_memory_footprint=true{_sig_flag(sig)}")
         out = f"$DEVICEFARM_LOG_DIR/{log_name(model, t, sig)}"
         run_lines.append(
-            f'      - adb -s "$DEVICEFARM_DEVICE_UDID" shell "{pin}{remote}/{binary} {args}" > "{out}" 2>&1 || echo "run failed: $?" >> "{out}"'
+            f'      - adb -s "$DEVICEFARM_DEVICE_UDID" shell "{pin}{remote}/{binary} {args}" > "{out}" 2>&1 || echo "run failed, exit status $?" >> "{out}"'
         )
         run_lines.append("      - sleep 10  # cooldown between runs")
     pushes = [f'      - adb -s "$DEVICEFARM_DEVICE_UDID" push "$DEVICEFARM_TEST_PACKAGE_PATH/{Path(m).name}" {remote}/'
