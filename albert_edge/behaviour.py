@@ -31,7 +31,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from albert_edge.data.pair_edits import EDITS, MEANING_KEPT, apply_edit
+from albert_edge.data.pair_edits import EDITS, MEANING_KEPT, edited_sentences
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
 HAND_WRITTEN = RESOURCES / "behaviour" / "hand_written.tsv"
@@ -113,17 +113,7 @@ def seed_sentences(path: str | Path = SEED_PAIRS) -> List[str]:
 
 def generate_cases(sentences: Sequence[str], per_category: int = GENERATED_PER_CATEGORY) -> List[Case]:
     """Up to ``per_category`` edited copies of real questions for each category."""
-    cases = []
-    for name in EDITS:
-        made = 0
-        for i, s in enumerate(sentences):
-            if made >= per_category:
-                break
-            edited = apply_edit(name, s, i)
-            if edited is not None:
-                cases.append(Case(name, s, edited, "generated"))
-                made += 1
-    return cases
+    return [Case(name, s, edited, "generated") for name, s, edited in edited_sentences(sentences, per_category)]
 
 
 def build_suite(per_category: int = GENERATED_PER_CATEGORY) -> List[Case]:

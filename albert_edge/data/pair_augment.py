@@ -25,7 +25,7 @@ import random
 from collections import Counter, defaultdict
 from typing import Dict, List, Sequence, Tuple
 
-from albert_edge.data.pair_edits import EDITS, MEANING_KEPT, apply_edit
+from albert_edge.data.pair_edits import MEANING_KEPT, edited_sentences
 from albert_edge.data.tasks import DataError, Example
 
 logger = logging.getLogger(__name__)
@@ -149,17 +149,8 @@ def edited_pairs(examples: Sequence[Example], per_edit: int, seed: int = 0,
         raise DataError(f"edited pairs: the count per edit must be >= 0, got {per_edit}")
     sentences = sorted({t for ex in examples for t in (ex.text_a, ex.text_b) if t})
     random.Random(seed).shuffle(sentences)
-    derived: List[Example] = []
-    for name in EDITS:
-        label = positive if name in MEANING_KEPT else negative
-        made = 0
-        for i, sentence in enumerate(sentences):
-            if made >= per_edit:
-                break
-            edited = apply_edit(name, sentence, i)
-            if edited is not None:
-                derived.append(Example(sentence, edited, label, f"edit {name}"))
-                made += 1
+    derived = [Example(sentence, edited, positive if name in MEANING_KEPT else negative, f"edit {name}")
+               for name, sentence, edited in edited_sentences(sentences, per_edit)]
     stats = dict(Counter(ex.where.split()[-1] for ex in derived))
     logger.info("edited pairs: %d from %d training sentences: %s", len(derived), len(sentences), stats)
     return derived, stats

@@ -15,7 +15,7 @@ are left out).
 from __future__ import annotations
 
 import re
-from typing import Callable, Dict, Iterable, Tuple
+from typing import Callable, Dict, Iterable, Iterator, Sequence, Tuple
 
 Edit = Callable[[str, int], "str | None"]   # (question, index for a deterministic variant) -> edited
 
@@ -166,3 +166,16 @@ def apply_edit(name: str, sentence: str, index: int) -> str | None:
     if edited is None or (edited == sentence) != (name == "identity"):
         return None
     return edited
+
+
+def edited_sentences(sentences: Sequence[str], per_edit: int) -> Iterator[Tuple[str, str, str]]:
+    """(edit name, sentence, edited) for up to ``per_edit`` sentences per edit, in the given order."""
+    for name in EDITS:
+        made = 0
+        for i, sentence in enumerate(sentences):
+            if made >= per_edit:
+                break
+            edited = apply_edit(name, sentence, i)
+            if edited is not None:
+                yield name, sentence, edited
+                made += 1
