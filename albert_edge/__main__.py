@@ -19,10 +19,11 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "pretrain": ("albert_edge.pretrain", "MLM + SOP pretraining in TensorFlow (resumable)"),
     "pretrain-torch": ("albert_edge.pretrain_torch", "MLM + SOP pretraining in PyTorch on a GPU box"),
     "finetune": ("albert_edge.finetune", "fine-tune a classifier: pairs, single sentences, NLI"),
+    "calibrate": ("albert_edge.train.calibrate", "shift a binary classifier's output bias to a domain's label prior"),
     "evaluate": ("albert_edge.evaluate", "accuracy of a checkpoint or .tflite; --behaviour suite"),
     "similarity": ("albert_edge.similarity", "probability that two sentences mean the same"),
     "export": ("albert_edge.export.__main__", "the main job: freeze, convert, verify, report"),
-    "benchmark": ("albert_edge.benchmark.__main__", "host / adb / farm / compare / peers benchmarks"),
+    "benchmark": ("albert_edge.benchmark.__main__", "latency (host / adb / farm / arm / peers), compare, train-throughput"),
 }
 
 

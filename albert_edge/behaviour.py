@@ -31,11 +31,12 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from albert_edge import resources
 from albert_edge.data.pair_edits import EDITS, MEANING_KEPT, edited_sentences
+from albert_edge.data.tasks import read_texts
 
-RESOURCES = Path(__file__).resolve().parent / "resources"
-HAND_WRITTEN = RESOURCES / "behaviour" / "hand_written.tsv"
-SEED_PAIRS = RESOURCES / "samples" / "lcqmc_valid.tsv"
+# Generated cases edit the sentences of LCQMC dev pairs that no training recipe of the kit reads.
+SEED_PAIRS = resources.LCQMC_VALID
 SIMILAR, DIFFERENT = 1, 0
 MAX_MEAN_ASYMMETRY = 0.02
 GENERATED_PER_CATEGORY = 120
@@ -84,7 +85,7 @@ class Case:
 
 
 # --------------------------------------------------------------------------- hand-written cases
-def read_hand_written(path: str | Path = HAND_WRITTEN) -> List[Case]:
+def read_hand_written(path: str | Path = resources.BEHAVIOUR_HAND_WRITTEN) -> List[Case]:
     """``category<TAB>a<TAB>b`` lines; ``#`` comments; an unknown category names its file:line."""
     cases = []
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
@@ -99,14 +100,8 @@ def read_hand_written(path: str | Path = HAND_WRITTEN) -> List[Case]:
 
 
 def seed_sentences(path: str | Path = SEED_PAIRS) -> List[str]:
-    """Distinct sentences of a pair TSV, in a fixed shuffled order (seed 0)."""
-    seen: Dict[str, None] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        for text in line.split("\t")[:2]:
-            text = text.strip()
-            if text:
-                seen.setdefault(text, None)
-    sentences = sorted(seen)
+    """Distinct sentences of a pair TSV (label column optional), in a fixed shuffled order (seed 0)."""
+    sentences = sorted({text for ex in read_texts(path, "pairs") for text in (ex.text_a, ex.text_b)})
     random.Random(0).shuffle(sentences)
     return sentences
 

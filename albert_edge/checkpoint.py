@@ -60,7 +60,16 @@ GOOGLE: Sequence[Tuple[str, str]] = (
     (_L + r"ffn/intermediate/(kernel|bias)$", _G + r"ffn_1/intermediate/dense/\3"),
     (_L + r"ffn/output/(kernel|bias)$", _G + r"ffn_1/intermediate/output/dense/\3"),
     (_L + r"ffn/LayerNorm/(gamma|beta)$", _G + r"LayerNorm_1/\3"),
-) + BRIGHTMART[8:]
+    # Pooler and heads: the same names as brightmart's (albert_zh kept BERT's for both layouts),
+    # written out rather than sliced from BRIGHTMART so that neither table depends on the other's
+    # row order; tests/test_modeling.py checks that the two agree on them.
+    (r"pooler/(kernel|bias)$", r"bert/pooler/dense/\1"),
+    (r"mlm/transform/LayerNorm/(gamma|beta)$", r"cls/predictions/transform/LayerNorm/\1"),
+    (r"mlm/transform/(kernel|bias)$", r"cls/predictions/transform/dense/\1"),
+    (r"mlm/output_bias$", r"cls/predictions/output_bias"),
+    (r"sop/(output_weights|output_bias)$", r"cls/seq_relationship/\1"),
+    (r"classifier/(output_weights|output_bias)$", r"\1"),
+)
 
 # Hugging Face: (canonical regex, state-dict key template). Linear kernels are stored [out, in]
 # there and [in, out] here: `_hf_transposed` says which.

@@ -5,19 +5,16 @@
 
 Writes ``<output-dir>/model.ckpt-0`` (an albert_zh checkpoint in the config's layout: random encoder,
 corpus-derived ``word_embeddings``), ``albert_config.json`` and ``embedding_init.json``. Every flag
-is a field of :class:`albert_edge.train.embedding_init.EmbeddingInitOptions`.
+is a field of :class:`albert_edge.train.options.EmbeddingInitOptions`.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 
-from albert_edge.cli import quiet_tensorflow
-
-from albert_edge.train.common import TrainingError
-from albert_edge.train.embedding_init import EmbeddingInitOptions
+from albert_edge.cli import quiet_tensorflow, run_job
+from albert_edge.train.options import EmbeddingInitOptions, TrainingError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,15 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_tensorflow()   # TensorFlow's C++ log lines stay hidden unless TF_CPP_MIN_LOG_LEVEL is set
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from albert_edge.train.embedding_init import build_embedding_init  # noqa: PLC0415
+    from albert_edge.train.embedding_init import build_embedding_init  # noqa: PLC0415 — imports TensorFlow
 
-    try:
-        summary = build_embedding_init(EmbeddingInitOptions(**vars(args)))
-    except (TrainingError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps(summary, ensure_ascii=False))
-    return 0
+    return run_job(lambda: build_embedding_init(EmbeddingInitOptions(**vars(args))), (TrainingError, ValueError),
+                   ensure_ascii=False)
 
 
 if __name__ == "__main__":

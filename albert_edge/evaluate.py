@@ -17,20 +17,26 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from albert_edge.cli import describe_os_error, positive_int, quiet_tensorflow, setup_logging
-from albert_edge.data.tasks import TASK_KINDS, DataError, label_ids, read_examples
+from albert_edge.cli import add_model_arguments, describe_os_error, positive_int, start_model_command
+from albert_edge.data.tasks import TASK_KINDS, label_ids, read_examples
 from albert_edge.metrics import wilson_interval
 
 
-def evaluate(model_path: str, data: str, seq_len: Optional[int] = None, kind: str = "pairs",
+def evaluate(model_path: str, data: str, seq_len: Optional[int] = None, kind: Optional[str] = None,
              limit: Optional[int] = None, num_threads: int = 1, config: Optional[str] = None) -> dict:
-    """Accuracy of `model_path` on a labelled file; labels must be in the model's label set."""
+    """Accuracy of `model_path` on a labelled file; labels must be in the model's label set.
+
+    `kind` is the file's format (pairs / single / nli); default: the format of the model's task."""
     from tqdm import tqdm
     from albert_edge.inference import load_classifier
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive number of examples, got {limit}")
-    examples = read_examples(data, kind)[:limit] if limit else read_examples(data, kind)
+    if kind is not None:   # a bad data file is found before the model is loaded
+        examples = read_examples(data, kind)
     classifier = load_classifier(model_path, num_threads=num_threads, seq_len=seq_len, config_file=config)
+    if kind is None:
+        examples = classifier.task.read(data)
+    examples = examples[:limit] if limit else examples
     gold = np.asarray(label_ids(examples, classifier.labels))
     pairs = [(e.text_a, e.text_b) for e in examples]
     chunks = [pairs[i:i + 256] for i in range(0, len(pairs), 256)]
@@ -53,24 +59,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         "when a category misses its target")
     p.add_argument("--seq-len", type=positive_int,
                    help="fixed sequence length (default: smallest exported length that fits)")
-    p.add_argument("--kind", choices=TASK_KINDS, default="pairs")
+    p.add_argument("--kind", choices=TASK_KINDS,
+                   help="format of --data (default: the model's task: pairs for the bundled model)")
     p.add_argument("--limit", type=positive_int, help="first N examples only")
-    p.add_argument("--threads", type=positive_int, default=1, help="TFLite interpreter threads")
-    p.add_argument("--config", help="albert_config*.json of a checkpoint that has none beside it")
-    p.add_argument("-v", "--verbose", action="store_true", help="INFO logging and TensorFlow's own log lines")
+    add_model_arguments(p)
     args = p.parse_args(argv)
-    setup_logging(args.verbose)
-    quiet_tensorflow(args.verbose, preload=not str(args.model).endswith(".tflite"))
-    from albert_edge.checkpoint import CheckpointError
-    from albert_edge.config import ConfigError
-    from albert_edge.runtime import ModelError
+    model_errors = start_model_command(args)
     if not args.data and not args.behaviour:
         p.error("give --data FILE, --behaviour, or both")
     try:
         result = (evaluate(args.model, args.data, args.seq_len, args.kind, args.limit, args.threads,
                            config=args.config) if args.data else None)
         report = behaviour_report(args.model, args.threads) if args.behaviour else None
-    except (DataError, CheckpointError, ConfigError, ModelError, ValueError) as err:
+    except model_errors as err:   # DataError is a ValueError
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:

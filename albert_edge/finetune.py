@@ -5,18 +5,17 @@
         --init-checkpoint runs/pretrain --output-dir models/albert_tiny_lcqmc
 
 Defaults are albert_zh's albert_tiny recipe (lr 1e-4, batch 64, seq 128, 5 epochs). Re-running the
-same command resumes. Every flag is a field of :class:`albert_edge.train.finetune.FinetuneOptions`.
+same command resumes. Every flag is a field of :class:`albert_edge.train.options.FinetuneOptions`.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 
-from albert_edge.cli import describe_os_error, is_environment_error, quiet_tensorflow, setup_logging
-from albert_edge.train.common import TrainingError, add_run_arguments
-from albert_edge.train.finetune import TASKS, FinetuneOptions
+from albert_edge.cli import nonnegative_int, quiet_tensorflow, run_job, setup_logging
+from albert_edge.train.finetune_data import prepare_data
+from albert_edge.train.options import TASKS, FinetuneOptions, TrainingError, add_run_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transitive-pairs", action="store_true",
                    help="pairs task with labels 0/1: also train on pairs implied by transitivity "
                         "(a~b, b~c => a~c; a~b, b!~c => a!~c), matching sentences by exact text")
-    p.add_argument("--edited-pairs", type=int, default=d.edited_pairs, metavar="N",
+    p.add_argument("--edited-pairs", type=nonnegative_int, default=d.edited_pairs, metavar="N",
                    help="pairs task with labels 0/1: add up to N pairs per one-edit rewrite of the "
                         "training sentences (punctuation, 请问, particles … -> 1; one city, app, "
                         "number, time swapped or negated -> 0; see albert_edge.data.pair_edits)")
@@ -73,21 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     verbose = vars(args).pop("verbose")
     quiet_tensorflow(verbose)
     setup_logging(verbose, logging.INFO, "%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from albert_edge.train.finetune import Finetuner  # noqa: PLC0415 — imports TensorFlow
 
-    try:
-        summary = Finetuner(FinetuneOptions(**vars(args))).run()
-    except TrainingError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:
-        if not is_environment_error(err):
-            raise
-        print(f"error: {describe_os_error(err)}", file=sys.stderr)
-        return 2
-    print(json.dumps({"completed": summary["completed"], "steps_done": summary["steps_done"],
-                      "best": summary["best"]}))
-    return 0
+    def job() -> dict:
+        opts = FinetuneOptions(**vars(args))
+        data = prepare_data(opts)   # a bad file, label or flag is exit 2 before TensorFlow loads
+        from albert_edge.train.finetune import Finetuner  # noqa: PLC0415 — imports TensorFlow
+
+        summary = Finetuner(opts, data).run()
+        return {k: summary[k] for k in ("completed", "steps_done", "best")}
+    return run_job(job, (TrainingError,))
 
 
 if __name__ == "__main__":

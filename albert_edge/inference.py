@@ -1,30 +1,24 @@
 """One way to get class logits for sentence pairs, from a .tflite or from a checkpoint.
 
 `load_classifier(path)` returns a `.tflite`-backed classifier (length buckets through
-`albert_edge.runtime`) or a TF-backed one (an albert_zh / albert_edge checkpoint folder with its
-config and `labels.txt`), both with `.labels` and `.logits(pairs)`. `evaluate` and `similarity`
+`albert_edge.runtime`) or a TF-backed one (any checkpoint `albert_edge.model_dir.ModelDir` reads:
+albert_zh TF1 or Hugging Face, with its config, labels and task), both with `.labels`, `.task` and
+`.logits(pairs)` — a pair is (text, None) for a single-sentence task. `evaluate` and `similarity`
 build on it.
 """
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from albert_edge import tasks
+from albert_edge.model_dir import ModelDir
 from albert_edge.runtime import softmax  # noqa: F401 — re-exported for callers of this module
-from albert_edge.tokenization import FullTokenizer, needed_length, pick_seq_len
+from albert_edge.tokenization import needed_length, pick_seq_len
 
 Pair = Tuple[str, Optional[str]]
-DEFAULT_LABELS = ["0", "1"]
-
-
-def read_labels(folder: Path) -> List[str]:
-    path = folder / "labels.txt"
-    if path.is_file():
-        return [l.strip() for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
-    return list(DEFAULT_LABELS)
 
 
 class TFLiteClassifier:
@@ -32,7 +26,9 @@ class TFLiteClassifier:
         from albert_edge.runtime import TFLiteModel
         self.model = TFLiteModel(path, num_threads=num_threads)
         self.seq_len = seq_len
-        self.labels = self.model.labels or list(DEFAULT_LABELS)
+        meta = self.model.metadata
+        self.task = tasks.get(meta["task"]) if meta.get("task") else tasks.infer(self.model.labels, meta.get("head", "classifier"))
+        self.labels = self.model.labels or self.task.labels()
         self.tokenizer = self.model.tokenizer
 
     def logits(self, pairs: Sequence[Pair]) -> np.ndarray:
@@ -44,19 +40,13 @@ class CheckpointClassifier:
 
     def __init__(self, path: str | os.PathLike, seq_len: Optional[int] = None, batch_size: int = 64,
                  config_file: Optional[str] = None):
-        from albert_edge import checkpoint as ck
-        from albert_edge.config import AlbertConfig
-        from albert_edge.modeling import AlbertClassifier
-        folder = Path(path) if os.path.isdir(path) else Path(path).parent
-        config = AlbertConfig.from_json_file(config_file) if config_file else ck.config_for_checkpoint(path)
-        if config is None:
-            raise ck.CheckpointError(f"no albert_config*.json beside {path}: put the model's config there, "
-                                     "or pass --config path/to/albert_config.json")
-        self.labels = read_labels(folder)
-        self.model = AlbertClassifier(config, num_labels=len(self.labels), dropout_prob=0.0).build_weights()
-        ck.load_weights(self.model, path, require_heads=("classifier/",))
-        self.tokenizer = FullTokenizer()
-        self.seq_lens = [seq_len] if seq_len else [L for L in (32, 64, 128) if L <= config.max_position_embeddings]
+        model_dir = ModelDir.load(path, config_file)
+        self.task = model_dir.task
+        self.labels = model_dir.labels
+        self.model = model_dir.build_model(head="classifier")
+        self.tokenizer = model_dir.tokenizer()
+        max_len = model_dir.config.max_position_embeddings
+        self.seq_lens = [seq_len] if seq_len else [L for L in (32, 64, 128) if L <= max_len]
         self.batch_size = batch_size
 
     def logits(self, pairs: Sequence[Pair]) -> np.ndarray:

@@ -30,7 +30,7 @@ Hugging Face calls that one "gelu_new". It lowers to TFLite's builtin GELU op.
 from __future__ import annotations
 
 import math
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping
 
 import tensorflow as tf
 import tf_keras as keras

@@ -5,18 +5,17 @@
         --batch-size 64 --num-train-steps 2000 --save-every 200
 
 Re-running the same command resumes from ``<output-dir>/state``. Every flag is a field of
-:class:`albert_edge.train.pretrain.PretrainOptions`.
+:class:`albert_edge.train.options.PretrainOptions`.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 
-from albert_edge.cli import describe_os_error, is_environment_error, quiet_tensorflow, setup_logging
-from albert_edge.train.common import OPTIMIZERS, TrainingError, add_run_arguments
-from albert_edge.train.pretrain import SHARD_MIXES, PretrainOptions
+from albert_edge.cli import quiet_tensorflow, run_job, setup_logging
+from albert_edge.train.options import (OPTIMIZERS, SHARD_MIXES, PretrainOptions, TrainingError,
+                                       add_run_arguments)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,18 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(verbose, logging.INFO, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     from albert_edge.train.pretrain import Pretrainer  # noqa: PLC0415 — imports TensorFlow
 
-    try:
-        result = Pretrainer(PretrainOptions(**vars(args))).run()
-    except TrainingError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:
-        if not is_environment_error(err):
-            raise
-        print(f"error: {describe_os_error(err)}", file=sys.stderr)
-        return 2
-    print(json.dumps(result))
-    return 0
+    return run_job(lambda: Pretrainer(PretrainOptions(**vars(args))).run(), (TrainingError,))
 
 
 if __name__ == "__main__":

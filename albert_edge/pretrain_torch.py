@@ -7,21 +7,24 @@
 
 For machines with PyTorch + transformers and no TensorFlow; the TensorFlow trainer is
 `python -m albert_edge.pretrain`. Every flag is a field of
-:class:`albert_edge.train.pretrain_torch.TorchPretrainOptions`. Exit codes: 0 done or stopped
+:class:`albert_edge.train.options.TorchPretrainOptions`. Exit codes: 0 done or stopped
 cleanly (re-run the command to resume), 2 bad input or options.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
 
+from albert_edge.cli import run_job
+from albert_edge.config import ConfigError
+from albert_edge.data.pretraining_data import PretrainingDataError
+from albert_edge.train.options import TorchPretrainError, TorchPretrainOptions
+from albert_edge.train.pretrain_torch import train   # imports PyTorch only when it runs
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from albert_edge.train.pretrain_torch import TorchPretrainOptions  # noqa: PLC0415 — no torch
-
     d = TorchPretrainOptions(train_files=(), output_dir="", config="")
     p = argparse.ArgumentParser(
         prog="python -m albert_edge.pretrain_torch",
@@ -65,11 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from albert_edge.config import ConfigError  # noqa: PLC0415
-    from albert_edge.data.pretraining_data import PretrainingDataError  # noqa: PLC0415
-    from albert_edge.train.pretrain_torch import (TorchPretrainError,  # noqa: PLC0415
-                                                  TorchPretrainOptions, train)
-
     try:
         import torch  # noqa: F401, PLC0415
         import transformers  # noqa: F401, PLC0415
@@ -80,13 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     fields = {f.name for f in dataclasses.fields(TorchPretrainOptions)}
     options = TorchPretrainOptions(**{k: v for k, v in vars(args).items() if k in fields})
-    try:
-        final = train(options)
-    except (TorchPretrainError, PretrainingDataError, ConfigError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps(final))
-    return 0
+    return run_job(lambda: train(options), (TorchPretrainError, PretrainingDataError, ConfigError, OSError))
 
 
 if __name__ == "__main__":

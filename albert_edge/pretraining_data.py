@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
 
-from albert_edge.cli import quiet_tensorflow
+from albert_edge.cli import quiet_tensorflow, run_job
 
 from albert_edge.data.pretraining_data import (DOC_BOUNDARIES, PretrainingDataError,
                                                PretrainingDataOptions, create_pretraining_data)
@@ -78,17 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     quiet_tensorflow()   # TensorFlow's C++ log lines stay hidden unless TF_CPP_MIN_LOG_LEVEL is set
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     options = options_from_args(args)
-    try:
-        stats = create_pretraining_data(
-            args.input, args.output_dir, options, vocab_file=args.vocab_file,
-            num_shards=args.num_shards, eval_fraction=args.eval_fraction,
-            processes=args.processes, max_lines=args.max_lines, sample_rate=args.sample_rate,
-            shuffle_buffer=args.shuffle_buffer, progress=args.progress)
-    except (PretrainingDataError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps(dataclasses.asdict(stats), ensure_ascii=False))
-    return 0
+    return run_job(lambda: dataclasses.asdict(create_pretraining_data(
+        args.input, args.output_dir, options, vocab_file=args.vocab_file,
+        num_shards=args.num_shards, eval_fraction=args.eval_fraction,
+        processes=args.processes, max_lines=args.max_lines, sample_rate=args.sample_rate,
+        shuffle_buffer=args.shuffle_buffer, progress=args.progress)), (PretrainingDataError, OSError), ensure_ascii=False)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
+
+from albert_edge.cli import run_job
 
 from albert_edge.data.pretraining_data import PretrainingDataError
 from albert_edge.pretraining_data import add_corpus_arguments, options_from_args
@@ -36,16 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     from albert_edge.data.pretraining_pairs import create_pretraining_pairs  # noqa: PLC0415
 
     options = options_from_args(args)
-    try:
-        stats = create_pretraining_pairs(
-            args.input, args.output, options, vocab_file=args.vocab_file,
-            eval_fraction=args.eval_fraction, processes=args.processes,
-            max_lines=args.max_lines, sample_rate=args.sample_rate, progress=args.progress)
-    except (PretrainingDataError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps(dataclasses.asdict(stats), ensure_ascii=False))
-    return 0
+    return run_job(lambda: dataclasses.asdict(create_pretraining_pairs(
+        args.input, args.output, options, vocab_file=args.vocab_file,
+        eval_fraction=args.eval_fraction, processes=args.processes,
+        max_lines=args.max_lines, sample_rate=args.sample_rate, progress=args.progress)),
+        (PretrainingDataError, OSError), ensure_ascii=False)
 
 
 if __name__ == "__main__":

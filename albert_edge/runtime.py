@@ -29,6 +29,13 @@ class ModelError(RuntimeError):
 
 
 def _interpreter_class():
+    """(Interpreter class, package name) of the first TFLite runtime installed.
+
+    Why this order: LiteRT is the maintained runtime (XNNPACK on by default), tflite-runtime is
+    what older ARM boards still ship, TensorFlow's own copy is the heaviest to import. Everything
+    that opens a .tflite on this machine (`TFLiteModel`, the host and arm benchmarks) comes
+    through here, so a benchmark measures the runtime that serves.
+    """
     try:
         from ai_edge_litert.interpreter import Interpreter
         return Interpreter, "ai-edge-litert"
@@ -47,6 +54,7 @@ def _interpreter_class():
 
 
 def runtime_name() -> str:
+    """The package `load_interpreter` uses here ('ai-edge-litert', 'tflite-runtime' or 'tensorflow')."""
     return _interpreter_class()[1]
 
 

@@ -19,12 +19,12 @@ Basic tokenizer (`BasicTokenizer.tokenize`), in this order
 ----------------------------------------------------------
 1. Clean (`_clean_text`): drop every code point that is U+0000, U+FFFD, or a control character;
    replace every whitespace character by one ASCII space.
-   - whitespace (`_is_whitespace`): space, \\t, \\n, \\r, or Unicode category Zs.
-   - control (`_is_control`): Unicode category Cc or Cf, except \\t \\n \\r (they are whitespace).
+   - whitespace (`is_whitespace`): space, \\t, \\n, \\r, or Unicode category Zs.
+   - control (`is_control`): Unicode category Cc or Cf, except \\t \\n \\r (they are whitespace).
      Only Cc/Cf, as in Google's BERT: unassigned (Cn) and private-use (Co) characters are kept
      (Hugging Face's port drops every C* category; it is the one place the two differ).
 2. CJK split (`_tokenize_chinese_chars`): put a space before and after every code point in the 8
-   ranges of `_is_chinese_char` (inclusive):
+   ranges of `is_chinese_char` (inclusive):
    U+4E00-U+9FFF, U+3400-U+4DBF, U+20000-U+2A6DF, U+2A700-U+2B73F, U+2B740-U+2B81F,
    U+2B820-U+2CEAF, U+F900-U+FAFF, U+2F800-U+2FA1F.
    Not in them: CJK punctuation (U+3000-U+303F), full-width forms (U+FF00-U+FFEF), kana, Hangul,
@@ -34,10 +34,10 @@ Basic tokenizer (`BasicTokenizer.tokenize`), in this order
    whitespace. After step 1 the only such characters left besides the space are U+2028 and U+2029
    (categories Zl/Zp: neither control nor Zs), so they too separate words.
 4. For each word, if `do_lower_case`: `str.lower()` (full Unicode case mapping, e.g. U+0130 becomes
-   "i" + U+0307, a final capital sigma becomes U+03C2), then strip accents (`_run_strip_accents`):
+   "i" + U+0307, a final capital sigma becomes U+03C2), then strip accents (`strip_accents`):
    NFD-normalise and drop every code point of category Mn.
 5. Punctuation split (`_run_split_on_punc`): every punctuation code point becomes a word of its
-   own; runs of other code points stay together. Punctuation (`_is_punctuation`): ASCII 33-47,
+   own; runs of other code points stay together. Punctuation (`is_punctuation`): ASCII 33-47,
    58-64, 91-96, 123-126 (all non-alphanumeric printable ASCII, so `$ ^ \\` + < = > | ~` count), or
    any Unicode category starting with P (Pc Pd Ps Pe Pi Pf Po). Full-width `，` `！` and CJK `。` are
    Po/Ps/Pe, so they split; symbols such as `￥` (Sc) or emoji (So) do not.
@@ -77,9 +77,11 @@ import os
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from albert_edge import resources
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_VOCAB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "resources", "vocab.txt")
+DEFAULT_VOCAB = str(resources.VOCAB)   # a str: it is also an argparse default and printed in messages
 
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
@@ -90,7 +92,7 @@ REQUIRED_TOKENS = (PAD_TOKEN, UNK_TOKEN, CLS_TOKEN, SEP_TOKEN)
 
 MAX_INPUT_CHARS_PER_WORD = 200
 
-# Inclusive code-point ranges BERT treats as Chinese characters (`_is_chinese_char`).
+# Inclusive code-point ranges BERT treats as Chinese characters (`is_chinese_char`).
 CJK_RANGES: tuple[tuple[int, int], ...] = (
     (0x4E00, 0x9FFF),
     (0x3400, 0x4DBF),
@@ -155,21 +157,21 @@ def whitespace_tokenize(text: str) -> list[str]:
     return text.split()
 
 
-def _is_whitespace(char: str) -> bool:
+def is_whitespace(char: str) -> bool:
     """\\t \\n \\r count as whitespace although they are control characters (category Cc)."""
     if char in (" ", "\t", "\n", "\r"):
         return True
     return unicodedata.category(char) == "Zs"
 
 
-def _is_control(char: str) -> bool:
-    """Cc/Cf characters, minus \\t \\n \\r which `_is_whitespace` turns into spaces."""
+def is_control(char: str) -> bool:
+    """Cc/Cf characters, minus \\t \\n \\r which `is_whitespace` turns into spaces."""
     if char in ("\t", "\n", "\r"):
         return False
     return unicodedata.category(char) in ("Cc", "Cf")
 
 
-def _is_punctuation(char: str) -> bool:
+def is_punctuation(char: str) -> bool:
     """Unicode P* plus all non-alphanumeric printable ASCII (`^ $ \\`` are not P* but count)."""
     cp = ord(char)
     if (33 <= cp <= 47) or (58 <= cp <= 64) or (91 <= cp <= 96) or (123 <= cp <= 126):
@@ -177,7 +179,7 @@ def _is_punctuation(char: str) -> bool:
     return unicodedata.category(char).startswith("P")
 
 
-def _is_chinese_char(cp: int) -> bool:
+def is_chinese_char(cp: int) -> bool:
     """True for code points in the 8 CJK ideograph ranges (not kana, Hangul or CJK punctuation)."""
     for low, high in CJK_RANGES:
         if low <= cp <= high:
@@ -200,12 +202,12 @@ class BasicTokenizer:
         for token in orig_tokens:
             if self.do_lower_case:
                 token = token.lower()
-                token = self._run_strip_accents(token)
+                token = self.strip_accents(token)
             split_tokens.extend(self._run_split_on_punc(token))
         return whitespace_tokenize(" ".join(split_tokens))
 
     @staticmethod
-    def _run_strip_accents(text: str) -> str:
+    def strip_accents(text: str) -> str:
         """NFD then drop combining marks (Mn): 'Café' -> 'cafe', 'ü' -> 'u'."""
         text = unicodedata.normalize("NFD", text)
         return "".join(c for c in text if unicodedata.category(c) != "Mn")
@@ -216,7 +218,7 @@ class BasicTokenizer:
         output: list[list[str]] = []
         start_new_word = True
         for char in text:
-            if _is_punctuation(char):
+            if is_punctuation(char):
                 output.append([char])
                 start_new_word = True
             else:
@@ -231,7 +233,7 @@ class BasicTokenizer:
         """Surrounds every CJK ideograph with spaces, so each becomes a word of its own."""
         output = []
         for char in text:
-            if _is_chinese_char(ord(char)):
+            if is_chinese_char(ord(char)):
                 output.extend((" ", char, " "))
             else:
                 output.append(char)
@@ -243,9 +245,9 @@ class BasicTokenizer:
         output = []
         for char in text:
             cp = ord(char)
-            if cp == 0 or cp == 0xFFFD or _is_control(char):
+            if cp == 0 or cp == 0xFFFD or is_control(char):
                 continue
-            output.append(" " if _is_whitespace(char) else char)
+            output.append(" " if is_whitespace(char) else char)
         return "".join(output)
 
 
@@ -409,8 +411,8 @@ class FullTokenizer:
     def tokenize(self, text: str | bytes, max_tokens: int | None = None) -> list[str]:
         """Tokens of `text`; with `max_tokens`, stop once at least that many are known.
 
-        Why the bound: an encoding keeps at most `max_seq_len` tokens, and a 5 MB line used to be
-        tokenized whole (seconds, hundreds of MB) before being cut to 128. The text is taken in
+        Why the bound: an encoding keeps at most `max_seq_len` tokens, and tokenizing a 5 MB line
+        whole takes seconds and hundreds of MB before it is cut to 128. The text is taken in
         pieces cut just before a whitespace or CJK character, where every step of the basic
         tokenizer starts a new word, so the returned tokens are exactly the first ones of the
         whole text (a prefix of `tokenize(text)`, at least `max_tokens` long when the text has
@@ -450,7 +452,7 @@ def _word_boundary_at_or_after(text: str, index: int) -> int:
     """The first index ≥ `index` holding a whitespace or CJK character (a word start), else len(text)."""
     for i in range(index, len(text)):
         char = text[i]
-        if _is_whitespace(char) or _is_chinese_char(ord(char)):
+        if is_whitespace(char) or is_chinese_char(ord(char)):
             return i
     return len(text)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Freeze stage: checkpoint + config -> SavedModel (signatures L32/L64/L128) + frozen GraphDef.
-# Usage: freeze/freeze.sh [preset] [--checkpoint DIR] [--config FILE] [--out DIR] [--seq-lens 32,64,128] [--head classifier|mlm]
+# Usage: freeze/freeze.sh [preset] [--checkpoint DIR] [--config FILE] [--out DIR] [--seq-lens 32,64,128] [--task pairs|single|nli|mlm]
 #        freeze/freeze.sh tiny --tf1-meta path/to/albert_model.ckpt      # albert_zh's own .meta graph -> frozen .pb
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,7 +1,11 @@
-"""Shared pytest setup: quiet TensorFlow, one thread per op (CI has 2 cores shared by suites)."""
+"""Shared pytest setup: quiet TensorFlow, the same oneDNN kernels as the commands, shared fixtures."""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# In-process training and export run with the kernels every command asks for (before TensorFlow loads).
+from albert_edge.cli import prefer_onednn_kernels  # noqa: E402
+
+prefer_onednn_kernels()
 
 import json
 from pathlib import Path
@@ -11,7 +15,12 @@ import pytest
 
 
 def mini_config():
-    """A small ALBERT (hidden 32, 2 layers) over the real 21,128-entry vocabulary."""
+    """A small ALBERT (hidden 32, 2 layers) over the real 21,128-entry vocabulary.
+
+    Why the full vocabulary: the checkpoints made from it go through the export, evaluation and
+    similarity with real sentences and the real tokenizer, whose ids reach 21,127. Tests that feed
+    synthetic ids use their own small vocab_size (test_modeling's `_mini`).
+    """
     from albert_edge.config import AlbertConfig
     return AlbertConfig(embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                         intermediate_size=64, max_position_embeddings=64)
@@ -45,3 +54,20 @@ def exported(mini_checkpoint, tmp_path_factory):
                          seq_lens=(16, 32), eval_limit=60, threads=(1,), latency_runs=2,
                          max_accuracy_drop=100.0, progress=False)
     return export(opts), opts
+
+
+# ----------------------------------------------------------------------------- training suites
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    """Mini config (`mini.json`), a corpus and its pretraining TFRecords, made once and shared by the
+    training suites (each writes its runs under its own sub-folder names)."""
+    from training_helpers import make_training_workdir
+    return make_training_workdir(tmp_path_factory.mktemp("training"))
+
+
+@pytest.fixture(scope="session")
+def pair_files(workdir):
+    """96 training and 40 validation pairs from the bundled LCQMC sample (`train.tsv`, `valid.tsv`)."""
+    from training_helpers import SAMPLES, write_lines
+    rows = SAMPLES.read_text(encoding="utf-8").splitlines()
+    return write_lines(workdir / "train.tsv", rows[:96]), write_lines(workdir / "valid.tsv", rows[200:240])

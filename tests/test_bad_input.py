@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -470,6 +471,7 @@ def test_pretrain_torch_state_is_loaded_without_unpickling_code(tmp_path):
 HOSTILE = "m';touch PWNED;'x \"$(touch PWNED2)\".tflite"
 
 
+@pytest.mark.slow
 def test_apk_command_keeps_a_hostile_name_one_word_in_a_real_shell(tmp_path):
     """The device shell is a POSIX shell: run the exact command lines through `sh` with `am`,
     `taskset` and the tool as functions that record their argv."""
@@ -529,3 +531,33 @@ def test_cli_types_reject(kind, text):
         getattr(cli, kind)(text)
     with pytest.raises(argparse.ArgumentTypeError):
         cli.csv_of(cli.positive_int)(",")
+
+
+@pytest.mark.parametrize("kind,text,message", [
+    ("positive_int", "0", "must be a positive integer (≥ 1), got '0'"),
+    ("positive_int", "two", "must be a positive integer (≥ 1), got 'two'"),
+    ("nonnegative_int", "-1", "must be an integer ≥ 0, got '-1'"),
+    ("finite_float", "inf", "must be a finite number, got 'inf'"),
+    ("nonnegative_float", "nan", "must be a finite number ≥ 0, got 'nan'"),
+])
+def test_cli_types_say_what_they_expect(kind, text, message):
+    from albert_edge import cli
+    with pytest.raises(argparse.ArgumentTypeError, match=re.escape(message)):
+        getattr(cli, kind)(text)
+
+
+@pytest.mark.parametrize("kind,text,value", [("positive_int", "3", 3), ("nonnegative_int", "0", 0),
+                                             ("finite_float", "-2.5", -2.5), ("nonnegative_float", "0", 0.0)])
+def test_cli_types_accept_what_is_in_bounds(kind, text, value):
+    from albert_edge import cli
+    assert getattr(cli, kind)(text) == value
+
+
+def test_finetune_negative_edited_pairs_is_an_argparse_error(capsys):
+    from albert_edge.finetune import build_parser
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["--train-files", "t.tsv", "--output-dir", "o", "--edited-pairs", "-1"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "usage:" in err and "--edited-pairs" in err and "'-1'" in err
+    assert build_parser().parse_args(["--train-files", "t.tsv", "--output-dir", "o",
+                                      "--edited-pairs", "0"]).edited_pairs == 0

@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fake_adb"))
 from tiny_model import build_tiny_tflite  # noqa: E402
 
-from albert_edge.benchmark._io import read_jsonl  # noqa: E402
+from albert_edge.benchmark.results_io import read_jsonl  # noqa: E402
 from albert_edge.benchmark.adb import (  # noqa: E402
     Adb,
     AdbConfig,
@@ -88,6 +88,7 @@ def test_matrix_and_command_are_pinned():
         build_matrix(["a"], [1], ["tpu"])
 
 
+@pytest.mark.slow
 def test_happy_path_writes_every_report_and_skips_identical_push(fake, model, tmp_path):
     fake([{"serial": "emu-1", "props": PROPS, "faults": {"no_sha256sum": True}}])
     code, rows = run_adb(_config(tmp_path, model, fake.binary, keep_remote=True))
@@ -109,6 +110,7 @@ def test_happy_path_writes_every_report_and_skips_identical_push(fake, model, tm
     assert push_if_changed(adb, model, "/data/local/tmp/albert_edge/albert_tiny_fp32.tflite") == "skipped"
 
 
+@pytest.mark.slow
 def test_faults_become_error_rows_and_the_rest_goes_on(fake, model, tmp_path):
     fake([
         {"serial": "good", "props": PROPS},
@@ -146,6 +148,7 @@ def test_faults_become_error_rows_and_the_rest_goes_on(fake, model, tmp_path):
     assert "7 device(s)" in md and "## Failures" in md
 
 
+@pytest.mark.slow
 def test_apk_route_reads_logcat(fake, model, tmp_path):
     fake([{"serial": "emu-1", "props": PROPS}])
     code, rows = run_adb(_config(tmp_path, model, None, benchmark_apk=fake.apk, threads=[2]))
@@ -161,6 +164,7 @@ def test_auto_signatures_read_from_the_model(model):
     assert model_signatures(model) == ["L32", "L64", "L128"]
 
 
+@pytest.mark.slow
 def test_cli_usage_errors_and_no_device(fake, model, tmp_path):
     fake([{"serial": "a", "props": PROPS}, {"serial": "b", "props": PROPS}])
     base = [sys.executable, "-m", "albert_edge.benchmark", "adb", "--adb", fake.adb, "--out", str(tmp_path / "o")]
@@ -179,6 +183,7 @@ def test_cli_usage_errors_and_no_device(fake, model, tmp_path):
     assert no_adb.returncode == 3 and "adb executable not found" in no_adb.stderr
 
 
+@pytest.mark.slow
 def test_shell_script_single_device(fake, model, tmp_path):
     fake([{"serial": "emu-1", "props": PROPS}])
     env = dict(os.environ, ADB=fake.adb, COOLDOWN_S="0", NUM_RUNS="3", OUT=str(tmp_path / "sh"), SIGNATURE="L64",

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from albert_edge import resources
 from albert_edge.benchmark import arm
 from albert_edge.benchmark.compare import compare_rows
 
@@ -171,7 +172,7 @@ def small_check(arm_env, exported):
     from albert_edge.export import pipeline
     result, opts = exported
     artifacts = {v: result.out_dir / f"albert_tiny_{v}.tflite" for v in ("int8", "dynamic_int8", "fp32")}
-    return pipeline._verify_arm(arm_env, opts, artifacts, [32], pipeline.DEFAULT_EVAL), artifacts
+    return pipeline._verify_arm(arm_env, opts, artifacts, [32], resources.LCQMC_DEV), artifacts
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ def test_help(argv, capsys):
     assert "usage:" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_top_level_lists_subcommands_and_rejects_garbage():
     top = subprocess.run([sys.executable, "-m", "albert_edge.benchmark", "--help"], capture_output=True, text=True,
                          cwd=REPO)

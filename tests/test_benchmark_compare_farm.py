@@ -49,6 +49,26 @@ def test_latency_and_memory_regressions_are_flagged():
     assert not any(d["regression"] for d in ok)
 
 
+def test_passing_verdict_names_what_was_compared_and_each_bound(tmp_path, capsys):
+    from albert_edge.benchmark.__main__ import main
+
+    counted = {"status": "ok", "variant": "int8", "signature": "L32", "threads": 1, "instructions": 1_000_000}
+    base, same = tmp_path / "base.json", tmp_path / "same.json"
+    base.write_text(json.dumps([counted]))
+    same.write_text(json.dumps([counted]))
+    assert main(["compare", str(base), str(same)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == "no regression: instructions: no increase"          # no latency was compared
+    assert main(["compare", str(base), str(same), "--max-instruction-regression", "0.5%"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "no regression: instructions: within +0.50%"
+    base.write_text(json.dumps([_row(100, 60)]))
+    same.write_text(json.dumps([_row(105, 60)]))
+    assert main(["compare", str(base), str(same), "--max-regression", "10%"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == "no regression: latency avg, peak memory: within +10%"
+
+
+@pytest.mark.slow
 def test_cli_exit_codes(tmp_path):
     base, new = tmp_path / "base.json", tmp_path / "new.jsonl"
     base.write_text(json.dumps([_row(100, 60)]))
@@ -89,6 +109,7 @@ def test_device_lists_and_specs():
         firebase_config(["m.tflite"], [3], fb_devices)
 
 
+@pytest.mark.slow
 def test_cli_spec_generation(tmp_path):
     out = tmp_path / "aws"
     proc = _cli("farm", "aws", "--model", "m.tflite", "--devices", str(REPO / "benchmark/devices/snapdragon845.txt"),

@@ -62,6 +62,7 @@ def test_signature_selection_errors():
         select_signatures(["L32"], None, "X")
 
 
+@pytest.mark.slow
 def test_cli_isolated_json_and_bad_input(multi_model, tmp_path):
     out = tmp_path / "host.json"
     cmd = [sys.executable, "-m", "albert_edge.benchmark", "host", "--model", multi_model, "--seq-len", "32",

@@ -173,6 +173,7 @@ def _cli(*args, stdin=None):
                           cwd=REPO, input=stdin)
 
 
+@pytest.mark.slow
 def test_cli_json_stdin_and_exit_codes(tmp_path):
     proc = _cli("parse", "-", "--json", str(tmp_path / "r.json"), stdin=GOOD)
     assert proc.returncode == 0, proc.stderr

@@ -138,6 +138,30 @@ def test_google_tf1_layout_round_trip_uses_official_names(tmp_path):
     np.testing.assert_allclose(other(inputs)["mlm_logits"].numpy(), model(inputs)["mlm_logits"].numpy(), atol=1e-6)
 
 
+def test_brightmart_and_google_tables_map_the_same_model_variables():
+    """Each table names every variable of its structure, once; the two agree wherever albert_zh kept
+    one name for both layouts (embeddings, pooler, MLM / SOP / classifier heads) and differ in the
+    encoder — whatever the order of either table's rows."""
+    named = {}
+    for layout in ("brightmart", "google"):
+        config = AlbertConfig.from_dict({**_mini().to_dict(), "layout": layout})
+        canonical = (set(AlbertForPretraining(config).build_weights().weight_map())
+                     | set(AlbertClassifier(config, num_labels=2).build_weights().weight_map()))
+        named[layout] = {c: ck.layout_name(c, layout) for c in canonical}
+        assert len(set(named[layout].values())) == len(canonical), layout   # no two share a name
+    shared = named["brightmart"].keys() & named["google"].keys()
+    outside_encoder = {c for c in shared if not c.startswith("encoder/")}
+    assert {c.split("/")[0] for c in outside_encoder} == {"embeddings", "pooler", "mlm", "sop", "classifier"}
+    assert {c: named["brightmart"][c] for c in outside_encoder} == {c: named["google"][c] for c in outside_encoder}
+    in_encoder = shared - outside_encoder
+    assert in_encoder and all(named["brightmart"][c] != named["google"][c] for c in in_encoder)
+    # the projection E -> H is where the structures differ: each layout names only its own
+    assert named["brightmart"]["embeddings/word_projection"] == "bert/embeddings/word_embeddings_2"
+    assert named["google"]["encoder/embedding_projection/kernel"] == "bert/encoder/embedding_hidden_mapping_in/kernel"
+    with pytest.raises(KeyError):
+        ck.layout_name("encoder/embedding_projection/kernel", "brightmart")
+
+
 # ----------------------------------------------------------------------------- bad input
 def _mini(**kw) -> AlbertConfig:
     return AlbertConfig(vocab_size=120, embedding_size=16, hidden_size=32, num_hidden_layers=2,

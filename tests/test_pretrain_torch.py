@@ -168,6 +168,7 @@ def _options(tmp_path, packed, **kw) -> "pt.TorchPretrainOptions":
     return pt.TorchPretrainOptions(**base)
 
 
+@pytest.mark.slow
 def test_train_resume_matches_an_uninterrupted_run(tmp_path, packed):
     straight = pt.train(_options(tmp_path, packed, output_dir=str(tmp_path / "straight")))
     assert straight["completed"] and straight["step"] == 6 and "eval_mlm_accuracy" in straight
@@ -190,6 +191,7 @@ def test_train_resume_matches_an_uninterrupted_run(tmp_path, packed):
                           num_train_steps=8))
 
 
+@pytest.mark.slow
 def test_time_budget_fixes_the_schedule(tmp_path, packed):
     final = pt.train(_options(tmp_path, packed, num_train_steps=None, train_seconds=10.0,
                               calibration_steps=3, num_warmup_steps=1000, log_every=1,
@@ -200,6 +202,7 @@ def test_time_budget_fixes_the_schedule(tmp_path, packed):
     assert max(lrs) > 0.5e-3 and lrs[-1] < max(lrs)
 
 
+@pytest.mark.slow
 def test_resume_before_the_schedule_was_fixed(tmp_path, packed):
     """A time-budget run stopped before calibrating resumes under an explicit schedule."""
     first = pt.train(_options(tmp_path, packed, num_train_steps=None, train_seconds=600.0,
@@ -209,6 +212,7 @@ def test_resume_before_the_schedule_was_fixed(tmp_path, packed):
     assert again["step"] == 8 and again["completed"]
 
 
+@pytest.mark.slow
 def test_output_folder_fine_tunes_in_the_kit(tmp_path, packed):
     """The Hugging Face folder it writes is what `finetune --init-checkpoint` reads: same numbers."""
     pt.train(_options(tmp_path, packed))
@@ -239,6 +243,7 @@ def test_output_folder_fine_tunes_in_the_kit(tmp_path, packed):
     assert np.abs(ours_seq.numpy()[kept] - out.last_hidden_state.numpy()[kept]).max() < 1e-3
 
 
+@pytest.mark.slow
 def test_continues_from_a_folder_and_rejects_what_does_not_fit(tmp_path, packed):
     pt.train(_options(tmp_path, packed))
     first = tmp_path / "run"
@@ -257,6 +262,7 @@ def test_continues_from_a_folder_and_rejects_what_does_not_fit(tmp_path, packed)
         pt.load_init_checkpoint(bigger, first)
 
 
+@pytest.mark.slow
 def test_cli_errors_without_traceback(tmp_path, packed):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     brightmart = ROOT / "albert_edge/resources/configs/albert_config_tiny.json"
@@ -281,6 +287,7 @@ def test_cli_errors_without_traceback(tmp_path, packed):
         assert message in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cli", ["pretrain_torch", "pretraining_pairs"])
 def test_help_imports_neither_torch_nor_tensorflow(cli):
     code = textwrap.dedent(f"""
@@ -295,6 +302,7 @@ def test_help_imports_neither_torch_nor_tensorflow(cli):
     assert res.stdout.strip() == "False False"
 
 
+@pytest.mark.slow
 def test_cli_without_torch_says_what_to_install(tmp_path, packed):
     code = textwrap.dedent(f"""
         import sys

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 from albert_edge.data import pretraining_data as pd
 
@@ -131,6 +132,7 @@ def test_line_mode_and_sampling(tmp_path):
     assert 0 < stats.sampled_out_documents < 40
 
 
+@pytest.mark.slow
 def test_cli_reports_user_errors_without_traceback(tmp_path):
     res = subprocess.run([sys.executable, "-m", "albert_edge.pretraining_data", "--input",
                           str(tmp_path / "missing.txt"), "--output-dir", str(tmp_path / "o")],

@@ -90,8 +90,8 @@ def test_qat_logits_stay_close_to_the_float_model(qat_export):
 @pytest.mark.slow
 def test_qat_finetune_nudged_the_weights_a_little(qat_export, mini_checkpoint):
     """20 Adam steps at lr 1e-5: the weights moved (training ran) but stayed close (≈ steps × lr)."""
-    from albert_edge.export.freeze import build_model
-    before = build_model(mini_config(), str(mini_checkpoint)).classifier.output_weights.numpy()
+    from albert_edge.model_dir import ModelDir
+    before = ModelDir.load(mini_checkpoint).build_model().classifier.output_weights.numpy()
     saved = tf.saved_model.load(str(qat_export.out_dir / "saved_model_qat"))
     after = next(v for v in saved.model.variables if v.name == "output_weights:0").numpy()
     change = float(np.max(np.abs(after - before)))

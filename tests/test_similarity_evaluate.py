@@ -34,6 +34,7 @@ def test_tflite_and_checkpoint_agree_on_probabilities(exported, mini_checkpoint)
     np.testing.assert_allclose(lite[:2], tf_[:2], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_empty_sentence_is_a_value_error_and_exit_2(exported):
     fp32 = exported[0].out_dir / "albert_tiny_fp32.tflite"
     with pytest.raises(ValueError, match="second sentence is empty"):
@@ -44,6 +45,7 @@ def test_empty_sentence_is_a_value_error_and_exit_2(exported):
     assert ok.returncode == 0 and 0.0 <= float(ok.stdout.strip()) <= 1.0
 
 
+@pytest.mark.slow
 def test_evaluate_cli_last_line_is_json_and_matches_the_library(exported, tmp_path):
     int8 = exported[0].out_dir / "albert_tiny_int8.tflite"
     proc = _run("albert_edge.evaluate", "--model", str(int8), "--data", str(VALID), "--limit", "50")

@@ -116,12 +116,12 @@ def test_tokenize_examples(tok, text, expected):
 
 @pytest.mark.parametrize("low, high", tokenization.CJK_RANGES)
 def test_cjk_range_bounds(low, high):
-    assert tokenization._is_chinese_char(low) and tokenization._is_chinese_char(high)
+    assert tokenization.is_chinese_char(low) and tokenization.is_chinese_char(high)
     inside = tokenization.BasicTokenizer()._tokenize_chinese_chars("a" + chr(low) + chr(high) + "b")
     assert inside == f"a {chr(low)}  {chr(high)} b"
     for cp in (low - 1, high + 1):
         if not any(lo <= cp <= hi for lo, hi in tokenization.CJK_RANGES):
-            assert not tokenization._is_chinese_char(cp)
+            assert not tokenization.is_chinese_char(cp)
 
 
 def test_wordpiece_length_limit_counts_code_points(tok):
@@ -231,6 +231,7 @@ def _run_cli(args: list[str], stdin: bytes) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_cli_matches_library_on_real_pairs_and_texts(tok):
     with open(make_golden.PAIRS_FILE, "rb") as f:
         pairs = f.read().splitlines(keepends=True)[:300]
@@ -248,6 +249,7 @@ def test_cli_matches_library_on_real_pairs_and_texts(tok):
     assert out[0].startswith('{"input_ids":[101,')
 
 
+@pytest.mark.slow
 def test_cli_line_handling():
     proc = _run_cli(["--max-seq-len", "8"], "一\r\n\n二\t三".encode("utf-8"))  # CRLF, empty line, no final \n
     lines = proc.stdout.decode().splitlines()
@@ -256,6 +258,7 @@ def test_cli_line_handling():
     assert json.loads(lines[2])["segment_ids"] == [0, 0, 0, 1, 1, 0, 0, 0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, stdin, message",
     [
@@ -272,6 +275,7 @@ def test_cli_errors_exit_2_without_traceback(args, stdin, message):
     assert proc.returncode == 2 and message in stderr and "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_cli_help():
     proc = _run_cli(["--help"], b"")
     assert proc.returncode == 0 and b"--max-seq-len" in proc.stdout and b"--vocab" in proc.stdout

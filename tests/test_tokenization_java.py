@@ -45,6 +45,7 @@ def _both(args: list[str], stdin: bytes):
     return py, java
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "max_seq_len, max_lines, extra",
     [("128", None, []), ("24", 600, []), ("64", 400, ["--no-lower-case"])],
@@ -68,6 +69,7 @@ def test_java_cli_output_is_byte_identical_on_real_files(max_seq_len, max_lines,
     assert java.stdout == py.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, stdin",
     [

@@ -166,10 +166,10 @@ def char_bits(cp: int) -> int:
     c = chr(cp)
     category = unicodedata.category(c)
     bits = ASSIGNED if category != "Cn" else 0
-    bits |= WHITESPACE if tokenization._is_whitespace(c) else 0
-    bits |= CONTROL if tokenization._is_control(c) else 0
-    bits |= PUNCTUATION if tokenization._is_punctuation(c) else 0
-    bits |= CJK if tokenization._is_chinese_char(cp) else 0
+    bits |= WHITESPACE if tokenization.is_whitespace(c) else 0
+    bits |= CONTROL if tokenization.is_control(c) else 0
+    bits |= PUNCTUATION if tokenization.is_punctuation(c) else 0
+    bits |= CJK if tokenization.is_chinese_char(cp) else 0
     bits |= MN if category == "Mn" else 0
     return bits
 
@@ -199,7 +199,7 @@ def unicode_table_lines() -> list[str]:
         c = chr(cp)
         if unicodedata.category(c) != "Mn" and not unicodedata.decomposition(c):
             continue  # NFD keeps it and it is not stripped
-        stripped = tokenization.BasicTokenizer._run_strip_accents(c)
+        stripped = tokenization.BasicTokenizer.strip_accents(c)
         if stripped != c:
             lines.append(f"S {cp:X} {hexes(stripped)}".rstrip())
     return lines

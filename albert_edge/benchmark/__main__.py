@@ -1,4 +1,4 @@
-"""``python -m albert_edge.benchmark {parse,host,adb,farm,compare,…}``.
+"""``python -m albert_edge.benchmark {parse,host,adb,farm,compare,peers,arm,train-throughput}``.
 
 Why a table of subcommands: each module owns its flags (``add_arguments``) and its
 entry (``run``); adding a subcommand (e.g. ``peers``) is one line in ``SUBCOMMANDS``,
@@ -13,6 +13,8 @@ import importlib
 import logging
 import sys
 
+from albert_edge.cli import prefer_onednn_kernels
+
 # name → (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("albert_edge.benchmark.parse_cli", "parse benchmark_model output (file or -) into JSON"),
@@ -22,6 +24,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("albert_edge.benchmark.compare", "compare two result files; exit 1 on regression"),
     "peers": ("albert_edge.benchmark.peers", "TFLite exports vs TF / PyTorch / ONNX Runtime, length mix, roofline"),
     "arm": ("albert_edge.benchmark.arm", "run exports on aarch64 LiteRT kernels under qemu-user: numerics + instruction counts"),
+    "train-throughput": ("albert_edge.benchmark.train_throughput",
+                         "training seq/s and pairs/s: albert_edge vs Hugging Face PyTorch"),
 }
 
 EXIT_USAGE = 2
@@ -48,6 +52,7 @@ def build_parser(names: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    prefer_onednn_kernels()   # before any subcommand imports TensorFlow (peers, train-throughput)
     chosen = [a for a in argv if a in SUBCOMMANDS][:1]
     parser = build_parser(chosen if chosen else None)
     args = parser.parse_args(argv)

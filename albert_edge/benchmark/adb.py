@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-from albert_edge.benchmark._io import append_jsonl, atomic_write_json, atomic_write_text, parse_int_list, parse_str_list
+from albert_edge.benchmark.results_io import append_jsonl, atomic_write_json, atomic_write_text, parse_int_list, parse_str_list
 from albert_edge.benchmark.parse import CORE_KEYS, BenchmarkParseError, first_error, parse_text
 from albert_edge.benchmark.report import write_reports
 
@@ -242,9 +242,10 @@ def model_signatures(model: str) -> list[str | None]:
     """Signatures to run for ``model``: recent benchmark_model builds refuse a multi-signature
     model without ``--signature_to_run_for``, so each one becomes its own run."""
     try:
-        from albert_edge.benchmark.host import load_interpreter, signatures_of
+        from albert_edge.benchmark.host import signatures_of
+        from albert_edge.runtime import load_interpreter
 
-        interp, _ = load_interpreter(model, 1)
+        interp = load_interpreter(model, 1)
         sigs = list(signatures_of(interp))
     except Exception as exc:  # no LiteRT on this host: let the tool pick its default
         log.warning("cannot read signatures of %s (%s); running the default signature", model, exc)
@@ -393,8 +394,8 @@ def _run_binary(adb: Adb, cfg: AdbConfig, spec: RunSpec, remote_model: str, remo
 def apk_start_command(args: Sequence[str]) -> str:
     """`am start … --es args VALUE` with VALUE one shell word, whatever the arguments hold.
 
-    Why: the device shell parses this line. The arguments used to be joined into '"…"' unquoted,
-    so a model file name with a quote or `;` ran as a device command. The activity splits VALUE
+    Why: the device shell parses this line. Arguments joined into '"…"' unquoted would let a model
+    file name with a quote or `;` run as a device command. The activity splits VALUE
     on spaces itself, so each argument must be free of whitespace (`remote_name` makes model
     names so); VALUE as a whole is quoted with shlex.quote.
     """

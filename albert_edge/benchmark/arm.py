@@ -35,7 +35,6 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
-import io
 import json
 import logging
 import os
@@ -52,8 +51,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from albert_edge import resources
 from albert_edge.benchmark import arm_guest
-from albert_edge.benchmark._io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from albert_edge.benchmark.results_io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from albert_edge.cli import check_writable_file, csv_of, nonnegative_float, positive_int
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
 PLUGIN_SOURCE = PACKAGE_DIR / "qemu_plugin" / "insn_count.c"
 GUEST_SCRIPT = PACKAGE_DIR / "arm_guest.py"
-SAMPLES = PACKAGE_DIR.parent / "resources" / "samples" / "lcqmc_calib.tsv"
 
 # ------------------------------------------------------------------------------------ constants
 DEBIAN_SUITE = "bookworm"  # Python 3.11 is bookworm's; qemu 7.2 (plugin API 1) too
@@ -282,7 +281,8 @@ def output_quant_steps(model_path: str | os.PathLike, output: str = "logits") ->
 
 
 def model_variant(model_path: str | os.PathLike) -> str:
-    """The export variant (embedded metadata), else what follows the last ``_`` of known variants."""
+    """The export variant (embedded metadata), else the longest registered variant name the file
+    name ends with (`albert_tiny_dynamic_int8` is dynamic_int8, not int8)."""
     try:
         from albert_edge.runtime import read_metadata
         meta = read_metadata(model_path) or {}
@@ -291,7 +291,8 @@ def model_variant(model_path: str | os.PathLike) -> str:
     if meta.get("variant"):
         return str(meta["variant"])
     stem = Path(model_path).stem
-    for known in ("dynamic_int8", "int8_full", "int16x8", "fp32", "fp16", "int8", "qat"):
+    from albert_edge.export import variants
+    for known in sorted(variants.names(), key=len, reverse=True):
         if stem.endswith(known):
             return known
     return stem
@@ -793,9 +794,11 @@ def make_row(env: ArmEnv, cpu: str, plan: ModelPlan, sig: str, host: np.ndarray,
 
 
 def load_pairs_file(path: str | os.PathLike | None, limit: int) -> list[tuple[str, str]]:
+    """The first `limit` pairs of `path` (default: the bundled LCQMC calibration pairs), as the host
+    benchmark reads them, so both runs feed the same sentences."""
     from albert_edge.benchmark.host import HostBenchmarkError, load_pairs
     try:
-        return load_pairs(path or SAMPLES, limit=limit)
+        return load_pairs(path or resources.LCQMC_CALIBRATION, limit=limit)
     except HostBenchmarkError as err:
         raise ArmRunError(str(err)) from None
     except OSError as err:
@@ -891,11 +894,8 @@ def plot_instructions(rows: Sequence[dict], path: str | os.PathLike) -> Path | N
     ax.set_yscale("log")
     ax.set_title("ALBERT-tiny on aarch64 LiteRT kernels (qemu-user, 1 thread)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    from albert_edge.benchmark.report import save_figure
+    return save_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------------ CLI

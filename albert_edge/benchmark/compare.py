@@ -15,7 +15,7 @@ import math
 import sys
 from pathlib import Path
 
-from albert_edge.benchmark._io import read_jsonl
+from albert_edge.benchmark.results_io import read_jsonl
 
 METRICS = (
     ("inference_avg_us", "latency avg"),
@@ -42,8 +42,8 @@ def _json(path: str, text: str):
 def check_metrics(path: str, rows: list[dict]) -> None:
     """Every compared metric is null or a finite number ≥ 0, else ValueError naming file, row, metric.
 
-    Why: a NaN latency compares False with every bound, so it used to read as "no regression";
-    a string used to end in a TypeError traceback.
+    Why: a NaN latency compares False with every bound, so it would read as "no regression";
+    a string would end in a TypeError traceback instead of a message naming the row.
     """
     for index, row in enumerate(rows, 1):
         for metric, _ in METRICS:
@@ -169,6 +169,24 @@ def _change(d: dict) -> str:
     return f"{d['change']:+.1%}"
 
 
+def verdict(diffs: list[dict], bound: float, exact_bound: float = 0.0) -> str:
+    """'no regression: instructions: no increase; latency avg, peak memory: within +10%'.
+
+    Why it names the metrics and their bound: instruction counts (`benchmark arm`) are gated exactly
+    and latency / memory within `bound`; a bare "no regression beyond +10%" after a comparison of
+    counts alone claimed a latency check that never ran.
+    """
+    compared = {d["metric"] for d in diffs if d["metric"] in GATED}
+    exact = [label for metric, label in METRICS if metric in compared & EXACT]
+    bounded = [label for metric, label in METRICS if metric in compared - EXACT]
+    parts = []
+    if exact:
+        parts.append(f"{', '.join(exact)}: " + (f"within +{exact_bound:.2%}" if exact_bound else "no increase"))
+    if bounded:
+        parts.append(f"{', '.join(bounded)}: within +{bound:.0%}")
+    return "no regression: " + "; ".join(parts)
+
+
 def format_table(diffs: list[dict], bound: float, exact_bound: float = 0.0) -> str:
     lines = [
         "| configuration | metric | baseline | new | change | |",
@@ -223,5 +241,5 @@ def run(args: argparse.Namespace) -> int:
         if len(counted) < len(regressions):
             print(f"{len(regressions) - len(counted)} regression(s) beyond +{bound:.0%}")
         return 1
-    print(f"no regression beyond +{bound:.0%}")
+    print(verdict(diffs, bound, exact_bound))
     return 0

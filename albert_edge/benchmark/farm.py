@@ -6,12 +6,19 @@ benchmark flags and the log-file naming must match what ``collect`` parses, so o
 owns both ends. Farms cannot be reached from here; spec generation and collection are
 what the tests cover.
 
-Log naming contract (both farms): ``<variant>__t<threads>.log`` holding the raw
-benchmark_model output (or the logcat of the APK run).
+Why a backend registry: everything one farm needs (its subcommand, its own flags, the files
+it writes, the artifact layout ``collect`` recognises) is one ``FarmBackend`` entry in
+``BACKENDS``; the CLI and ``collect`` only iterate the table, so adding a farm touches one
+place. The flags every farm takes (--model, --devices, --threads, --out) are added here.
+
+Artifact layouts: AWS logs are ``<variant>[__<signature>]__t<threads>.log`` holding the raw
+benchmark_model output (or the logcat of the APK run); Firebase's game-loop app writes
+``benchmark_result_<scenario tag>`` CSVs under ``<variant>/<device>/…``.
 """
 
 from __future__ import annotations
 
+import abc
 import argparse
 import json
 import logging
@@ -23,7 +30,7 @@ import zipfile
 from pathlib import Path
 from typing import Sequence
 
-from albert_edge.benchmark._io import append_jsonl, atomic_write_json, atomic_write_text, parse_int_list
+from albert_edge.benchmark.results_io import append_jsonl, atomic_write_json, atomic_write_text, parse_int_list
 from albert_edge.benchmark.parse import CORE_KEYS, BenchmarkParseError, parse_all
 from albert_edge.benchmark.report import write_reports
 
@@ -257,60 +264,52 @@ def unpack_zips(root: Path) -> list[Path]:
     return unpacked
 
 
-def collect(artifacts_dir: str, out_dir: str) -> tuple[int, list[dict]]:
-    """Parse every ``<variant>[__<signature>]__t<threads>.log`` under ``artifacts_dir`` (zips unpacked)."""
-    root = Path(artifacts_dir)
-    if not root.is_dir():
-        raise ValueError(f"not a folder: {artifacts_dir}")
-    unpack_zips(root)
-    out = Path(out_dir)
-    jsonl = out / "results.jsonl"
-    if jsonl.exists():
-        jsonl.unlink()
-    rows = []
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.name.startswith("benchmark_result_"):
-            rows.append(_collect_firebase(path, root))
-            append_jsonl(jsonl, rows[-1])
-            continue
-        match = LOG_NAME.match(path.name)
-        if not path.is_file() or not match:
-            continue
-        row = {key: None for key in CORE_KEYS}
-        row.update(source="farm", run_id=str(path.relative_to(root)), device_model=_device_from_path(path, root),
-                   variant=match.group("variant"), signature=match.group("signature"),
-                   threads=int(match.group("threads")),
-                   delegate=match.group("delegate") or "cpu", raw_log=str(path))
-        try:
-            parsed = parse_all(path.read_bytes().decode("utf-8", errors="replace"))[-1]
-            row.update({k: v for k, v in parsed.items() if v is not None})
-            row["status"] = "ok"
-        except BenchmarkParseError as exc:
-            row.update(status="error", stage="parse", error=str(exc))
-        rows.append(row)
-        append_jsonl(jsonl, row)
-    if not rows:
-        raise ValueError(f"no '<variant>__t<threads>.log' or 'benchmark_result_*' files under {artifacts_dir}")
-    write_reports(rows, out, "results", "Device-farm benchmark")
-    return (1 if any(r["status"] != "ok" for r in rows) else 0), rows
+# --------------------------------------------------------------------------- backends
 
 
-def _collect_firebase(path: Path, root: Path) -> dict:
-    """Firebase layout: <root>/<variant>/<device dir>/…/benchmark_result_<tag>."""
-    parts = path.relative_to(root).parts
-    row = {key: None for key in CORE_KEYS}
-    row.update(source="firebase", run_id=str(path.relative_to(root)), raw_log=str(path),
-               variant=parts[0] if len(parts) > 2 else "unknown",
-               device_model=parts[1] if len(parts) > 2 else _device_from_path(path, root))
-    try:
-        row.update(_firebase_csv_row(path))
-        row["status"] = "ok"
-    except (BenchmarkParseError, OSError) as exc:
-        row.update(status="error", stage="parse", error=str(exc))
-    return row
+class FarmBackend(abc.ABC):
+    """One device farm: its subcommand, its own flags, the files it writes, the artifacts it reads.
 
+    To add a farm, subclass this, set the class attributes, implement the methods and put an
+    instance in ``BACKENDS``; nothing else changes. ``farm <name>`` then takes the shared flags
+    (--model, --devices, --threads, --out) plus the backend's own, and ``farm collect`` hands
+    every downloaded file ``matches`` accepts to ``collect_row``.
+    """
 
-# --------------------------------------------------------------------------- CLI
+    # Subcommand name (``farm <name>``); ``collect`` is taken.
+    name: str = ""
+    # One line shown by ``farm --help`` and as the subcommand's description.
+    help_text: str = ""
+    # How the artifact files are named, for the message of a ``collect`` that found none.
+    artifact_names: str = ""
+    # True when the layout is a naming pattern other farms' files may follow too: such a backend
+    # is asked last, so a file with a farm-specific name is never parsed as a generic log.
+    catch_all: bool = False
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add the flags of this farm only; the shared ones are already on ``parser``."""
+
+    @abc.abstractmethod
+    def write(self, args: argparse.Namespace, devices: list[dict], threads: list[int], out: Path) -> str:
+        """Write this farm's run files under ``out``; return the line printed to the user.
+
+        Raise ``ValueError`` (or ``OSError``) for unusable input: the CLI reports it and exits 2.
+        """
+
+    def prepare_artifacts(self, root: Path) -> None:
+        """Bring downloaded artifacts under ``root`` into readable files (e.g. unpack archives)."""
+
+    @abc.abstractmethod
+    def matches(self, path: Path) -> bool:
+        """Whether the file ``path`` is one of this farm's result artifacts."""
+
+    @abc.abstractmethod
+    def collect_row(self, path: Path, root: Path) -> dict:
+        """One results row (``CORE_KEYS`` + ``status``) for a file ``matches`` accepted.
+
+        A file that cannot be parsed gives a row with ``status="error"`` rather than an exception,
+        so one broken download does not hide the other devices' results.
+        """
 
 
 def _signatures_arg(value: str, models: Sequence[str]) -> dict[str, list] | None:
@@ -324,28 +323,142 @@ def _signatures_arg(value: str, models: Sequence[str]) -> dict[str, list] | None
     return {m: list(sigs) for m in models}
 
 
+class AwsDeviceFarm(FarmBackend):
+    """AWS Device Farm custom-environment run: test spec + device-pool rules; one log per run."""
+
+    name = "aws"
+    help_text = "write an AWS Device Farm test spec + device-pool rules"
+    artifact_names = "'<variant>__t<threads>.log'"
+    catch_all = True
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--runs", type=int, default=50, help="--num_runs (default 50)")
+        parser.add_argument("--warmup", type=int, default=5, help="--warmup_runs (default 5)")
+        parser.add_argument("--signatures", default="auto",
+                            help="signatures to run, e.g. L128; 'auto' = read each model's (needs the file here); "
+                                 "'default' = let the tool choose")
+        parser.add_argument("--cpu-mask", default="f0", help="taskset mask; 'none' = no pinning")
+
+    def write(self, args: argparse.Namespace, devices: list[dict], threads: list[int], out: Path) -> str:
+        signatures = _signatures_arg(args.signatures, args.model)
+        mask = None if str(args.cpu_mask).lower() in ("", "none") else args.cpu_mask
+        spec = atomic_write_text(out / "aws_testspec.yml", aws_test_spec(args.model, threads, args.runs, args.warmup,
+                                                                         mask, signatures=signatures))
+        pool = atomic_write_json(out / "aws_device_pool_rules.json", aws_device_pool_rules(devices))
+        return f"wrote {spec} and {pool}"
+
+    def prepare_artifacts(self, root: Path) -> None:
+        unpack_zips(root)
+
+    def matches(self, path: Path) -> bool:
+        return LOG_NAME.match(path.name) is not None
+
+    def collect_row(self, path: Path, root: Path) -> dict:
+        """``<device dir>/…/<variant>[__<signature>]__t<threads>[__<delegate>].log``: benchmark_model output."""
+        match = LOG_NAME.match(path.name)
+        row = {key: None for key in CORE_KEYS}
+        row.update(source="farm", run_id=str(path.relative_to(root)), device_model=_device_from_path(path, root),
+                   variant=match.group("variant"), signature=match.group("signature"),
+                   threads=int(match.group("threads")),
+                   delegate=match.group("delegate") or "cpu", raw_log=str(path))
+        try:
+            parsed = parse_all(path.read_bytes().decode("utf-8", errors="replace"))[-1]
+            row.update({k: v for k, v in parsed.items() if v is not None})
+            row["status"] = "ok"
+        except BenchmarkParseError as exc:
+            row.update(status="error", stage="parse", error=str(exc))
+        return row
+
+
+class FirebaseTestLab(FarmBackend):
+    """Firebase Test Lab game-loop run of TensorFlow's benchmark APK: config + gcloud script."""
+
+    name = "firebase"
+    help_text = "write a Firebase Test Lab game-loop config + gcloud command"
+    artifact_names = "'benchmark_result_*'"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--apk", default="benchmark_model_firebase.apk",
+                            help="TensorFlow's game-loop benchmark APK (tools/benchmark/experimental/firebase)")
+        parser.add_argument("--delegates", default="cpu", help="cpu,xnnpack,gpu,gpu_fp16,hexagon,nnapi (default cpu)")
+        parser.add_argument("--results-bucket", help="GCS bucket for results")
+
+    def write(self, args: argparse.Namespace, devices: list[dict], threads: list[int], out: Path) -> str:
+        cfg = firebase_config(args.model, threads, devices, [d.strip() for d in args.delegates.split(",")],
+                              args.apk, args.results_bucket)
+        atomic_write_json(out / "firebase_game_loop.json", cfg)
+        script = atomic_write_text(out / "firebase_command.sh", firebase_script(cfg))
+        script.chmod(0o755)
+        return f"wrote {script} ({len(cfg['runs'])} model(s), scenarios {[s['tag'] for s in cfg['scenarios']]})"
+
+    def matches(self, path: Path) -> bool:
+        return path.name.startswith("benchmark_result_")
+
+    def collect_row(self, path: Path, root: Path) -> dict:
+        """``<root>/<variant>/<device dir>/…/benchmark_result_<tag>`` (the ``--results-dir`` layout)."""
+        parts = path.relative_to(root).parts
+        row = {key: None for key in CORE_KEYS}
+        row.update(source="firebase", run_id=str(path.relative_to(root)), raw_log=str(path),
+                   variant=parts[0] if len(parts) > 2 else "unknown",
+                   device_model=parts[1] if len(parts) > 2 else _device_from_path(path, root))
+        try:
+            row.update(_firebase_csv_row(path))
+            row["status"] = "ok"
+        except (BenchmarkParseError, OSError) as exc:
+            row.update(status="error", stage="parse", error=str(exc))
+        return row
+
+
+# Every farm the CLI and ``collect`` know; table order is the subcommand order in --help.
+BACKENDS: dict[str, FarmBackend] = {backend.name: backend for backend in (AwsDeviceFarm(), FirebaseTestLab())}
+
+
+def collect(artifacts_dir: str, out_dir: str) -> tuple[int, list[dict]]:
+    """Parse every artifact file a backend in ``BACKENDS`` recognises under ``artifacts_dir``.
+
+    Each file goes to the first backend whose ``matches`` accepts it (catch-all layouts asked
+    last); rows follow path order and reach ``results.jsonl`` as soon as each is parsed.
+    """
+    root = Path(artifacts_dir)
+    if not root.is_dir():
+        raise ValueError(f"not a folder: {artifacts_dir}")
+    for backend in BACKENDS.values():
+        backend.prepare_artifacts(root)
+    recognisers = sorted(BACKENDS.values(), key=lambda backend: backend.catch_all)  # stable: else table order
+    out = Path(out_dir)
+    jsonl = out / "results.jsonl"
+    if jsonl.exists():
+        jsonl.unlink()
+    rows = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        owner = next((backend for backend in recognisers if backend.matches(path)), None)
+        if owner is None:
+            continue
+        rows.append(owner.collect_row(path, root))
+        append_jsonl(jsonl, rows[-1])
+    if not rows:
+        wanted = " or ".join(backend.artifact_names for backend in BACKENDS.values())
+        raise ValueError(f"no {wanted} files under {artifacts_dir}")
+    write_reports(rows, out, "results", "Device-farm benchmark")
+    return (1 if any(r["status"] != "ok" for r in rows) else 0), rows
+
+
+# --------------------------------------------------------------------------- CLI
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="farm_command", metavar="{aws,firebase,collect}")
+    """One subcommand per entry of ``BACKENDS`` (shared flags + the backend's own), then ``collect``."""
+    sub = parser.add_subparsers(dest="farm_command", metavar="{" + ",".join([*BACKENDS, "collect"]) + "}")
     sub.required = True
-    for name, help_text in (("aws", "write an AWS Device Farm test spec + device-pool rules"),
-                            ("firebase", "write a Firebase Test Lab game-loop config + gcloud command")):
-        p = sub.add_parser(name, help=help_text, description=help_text)
+    for backend in BACKENDS.values():
+        p = sub.add_parser(backend.name, help=backend.help_text, description=backend.help_text)
         p.add_argument("--model", action="append", required=True, help=".tflite (repeat for variants)")
         p.add_argument("--devices", required=True, help="device list (.txt: model[,version] per line; or .json)")
         p.add_argument("--threads", default="1,4", help="comma-separated thread counts (default 1,4)")
         p.add_argument("--out", default="runs/farm", help="output folder (default runs/farm)")
-        if name == "aws":
-            p.add_argument("--runs", type=int, default=50, help="--num_runs (default 50)")
-            p.add_argument("--warmup", type=int, default=5, help="--warmup_runs (default 5)")
-            p.add_argument("--signatures", default="auto",
-                           help="signatures to run, e.g. L128; 'auto' = read each model's (needs the file here); "
-                                "'default' = let the tool choose")
-            p.add_argument("--cpu-mask", default="f0", help="taskset mask; 'none' = no pinning")
-        else:
-            p.add_argument("--apk", default="benchmark_model_firebase.apk",
-                           help="TensorFlow's game-loop benchmark APK (tools/benchmark/experimental/firebase)")
-            p.add_argument("--delegates", default="cpu", help="cpu,xnnpack,gpu,gpu_fp16,hexagon,nnapi (default cpu)")
-            p.add_argument("--results-bucket", help="GCS bucket for results")
+        backend.add_arguments(p)
     c = sub.add_parser("collect", help="parse downloaded farm artifacts into results.{jsonl,csv,md,png}",
                        description="parse downloaded farm artifacts into results.{jsonl,csv,md,png}")
     c.add_argument("dir", help="folder with the downloaded artifacts")
@@ -359,23 +472,10 @@ def run(args: argparse.Namespace) -> int:
             ok = sum(r["status"] == "ok" for r in rows)
             print(f"{ok}/{len(rows)} logs parsed; results in {args.out or args.dir}")
             return code
+        backend = BACKENDS[args.farm_command]
         devices = read_devices(args.devices)
         threads = parse_int_list(args.threads)
-        signatures = _signatures_arg(args.signatures, args.model) if args.farm_command == "aws" else None
-        out = Path(args.out)
-        if args.farm_command == "aws":
-            mask = None if str(args.cpu_mask).lower() in ("", "none") else args.cpu_mask
-            spec = atomic_write_text(out / "aws_testspec.yml", aws_test_spec(args.model, threads, args.runs, args.warmup, mask,
-                                                                     signatures=signatures))
-            pool = atomic_write_json(out / "aws_device_pool_rules.json", aws_device_pool_rules(devices))
-            print(f"wrote {spec} and {pool}")
-        else:
-            cfg = firebase_config(args.model, threads, devices, [d.strip() for d in args.delegates.split(",")],
-                                  args.apk, args.results_bucket)
-            atomic_write_json(out / "firebase_game_loop.json", cfg)
-            script = atomic_write_text(out / "firebase_command.sh", firebase_script(cfg))
-            script.chmod(0o755)
-            print(f"wrote {script} ({len(cfg['runs'])} model(s), scenarios {[s['tag'] for s in cfg['scenarios']]})")
+        print(backend.write(args, devices, threads, Path(args.out)))
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -30,14 +30,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from albert_edge.benchmark._io import atomic_write_json, parse_int_list
+from albert_edge import resources
+from albert_edge.benchmark.results_io import atomic_write_json, parse_int_list
 from albert_edge.cli import (check_writable_file, csv_of, describe_os_error, nonnegative_float, positive_int)
 from albert_edge.benchmark.parse import CORE_KEYS
+from albert_edge.data.tasks import DataError, read_texts
+from albert_edge.runtime import ModelError, load_interpreter, runtime_name
+from albert_edge.tokenization import FullTokenizer
 
 log = logging.getLogger(__name__)
-
-SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples" / "lcqmc_calib.tsv"
-VOCAB = Path(__file__).resolve().parent.parent / "resources" / "vocab.txt"
 
 
 class HostBenchmarkError(RuntimeError):
@@ -54,96 +55,22 @@ class HostConfig:
     warmup: int = 5
 
 
-# --------------------------------------------------------------------------- loading
-
-
-def _fallback_load_interpreter(path: str, num_threads: int) -> Any:
-    """LiteRT → tflite_runtime → tf.lite, used until ``albert_edge.runtime`` exists."""
-    errors = []
-    for module_name in ("ai_edge_litert.interpreter", "tflite_runtime.interpreter"):
-        try:
-            module = __import__(module_name, fromlist=["Interpreter"])
-            return module.Interpreter(model_path=path, num_threads=num_threads)
-        except ImportError as exc:
-            errors.append(f"{module_name}: {exc}")
-    try:
-        import tensorflow as tf  # noqa: WPS433 - last resort, heavy
-
-        return tf.lite.Interpreter(model_path=path, num_threads=num_threads)
-    except ImportError as exc:
-        errors.append(f"tensorflow: {exc}")
-    raise HostBenchmarkError("no TFLite runtime importable: " + "; ".join(errors))
-
-
-def load_interpreter(path: str, num_threads: int) -> tuple[Any, str]:
-    """The project's loader when present (one fallback order for the whole kit)."""
-    try:
-        from albert_edge.runtime import load_interpreter as project_loader  # type: ignore
-    except ImportError:
-        project_loader = None
-    if project_loader is not None:
-        try:
-            interp = project_loader(path, num_threads)
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise HostBenchmarkError(str(exc)) from exc
-        if hasattr(interp, "get_signature_list"):
-            return interp, f"albert_edge.runtime:{type(interp).__module__}"
-        log.warning("albert_edge.runtime.load_interpreter returned %s; using own loader", type(interp))
-    interp = _fallback_load_interpreter(path, num_threads)
-    return interp, type(interp).__module__
-
-
 # --------------------------------------------------------------------------- inputs
 
 
-def load_pairs(path: str | os.PathLike = SAMPLES, limit: int | None = None) -> list[tuple[str, str]]:
-    """Sentence pairs from an ``a\\tb\\tlabel`` file (the bundled LCQMC calibration sample)."""
-    pairs = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) >= 2 and parts[0] and parts[1]:
-                pairs.append((parts[0], parts[1]))
-            if limit and len(pairs) >= limit:
-                break
-    if not pairs:
-        raise HostBenchmarkError(f"no sentence pairs in {path}")
-    return pairs
-
-
-def _char_encoder(vocab_path: Path) -> Callable[[str, str, int], tuple[list[int], list[int], list[int]]]:
-    """Stand-in for ``FullTokenizer.encode`` (character level, BERT-Chinese style).
-
-    Only used while ``albert_edge.tokenization`` is missing; it yields the same sequence
-    lengths and id ranges for Chinese text, which is what latency depends on.
-    """
-    vocab = {}
-    with open(vocab_path, encoding="utf-8") as fh:
-        for idx, token in enumerate(fh):
-            vocab.setdefault(token.rstrip("\n"), idx)
-    unk, cls, sep = vocab.get("[UNK]", 100), vocab.get("[CLS]", 101), vocab.get("[SEP]", 102)
-
-    def encode(a: str, b: str, max_seq_len: int) -> tuple[list[int], list[int], list[int]]:
-        ta = [vocab.get(c.lower(), unk) for c in a if not c.isspace()]
-        tb = [vocab.get(c.lower(), unk) for c in b if not c.isspace()]
-        while len(ta) + len(tb) > max_seq_len - 3:
-            (ta if len(ta) > len(tb) else tb).pop()
-        ids = [cls] + ta + [sep] + tb + [sep]
-        seg = [0] * (len(ta) + 2) + [1] * (len(tb) + 1)
-        mask = [1] * len(ids)
-        pad = max_seq_len - len(ids)
-        return ids + [0] * pad, mask + [0] * pad, seg + [0] * pad
-
-    return encode
+def load_pairs(path: str | os.PathLike = resources.LCQMC_CALIBRATION,
+               limit: int | None = None) -> list[tuple[str, str]]:
+    """The first `limit` sentence pairs of a TSV (label column optional; the bundled LCQMC
+    calibration sample by default)."""
+    try:
+        examples = read_texts(path, "pairs")
+    except DataError as exc:
+        raise HostBenchmarkError(str(exc)) from None
+    return [(ex.text_a, ex.text_b) for ex in examples[:limit]]
 
 
 def get_encoder() -> tuple[Callable[[str, str, int], tuple[list[int], list[int], list[int]]], str]:
-    """``FullTokenizer().encode`` when the tokenizer module exists, else the char stand-in."""
-    try:
-        from albert_edge.tokenization import FullTokenizer  # type: ignore
-    except ImportError:
-        log.warning("albert_edge.tokenization not importable; using character-level stand-in encoder")
-        return _char_encoder(VOCAB), "char-fallback"
+    """``FullTokenizer().encode`` as (ids, mask, segments) lists, and its name for the result row."""
     tok = FullTokenizer()
 
     def encode(a: str, b: str, max_seq_len: int) -> tuple[list[int], list[int], list[int]]:
@@ -300,7 +227,7 @@ def measure(config: HostConfig, pairs: Sequence[tuple[str, str]] | None = None) 
     rss0, maxrss0 = current_rss_mb(), max_rss_mb()
     t0 = time.perf_counter()
     try:
-        interp, runtime_name = load_interpreter(model, config.threads)
+        interp = load_interpreter(model, config.threads)
         available = list(signatures_of(interp))
         signature = select_signatures(available, config.seq_len, config.signature)[0]
         invoker = _Invoker(interp, signature)
@@ -353,7 +280,7 @@ def measure(config: HostConfig, pairs: Sequence[tuple[str, str]] | None = None) 
         warmup=max(config.warmup, 1),
         model_mem_delta_mb=rss_init - rss0,
         vm_rss_mb=current_rss_mb(),
-        runtime=runtime_name,
+        runtime=runtime_name(),
         encoder=encoder_name,
         timing_scope=invoker.scope,
         host=f"{platform.system()} {platform.machine()} ({os.cpu_count()} CPUs)",
@@ -377,9 +304,8 @@ def _measure_isolated(config: HostConfig, timeout_s: float) -> dict:
         if config.seq_len is not None:
             cmd += ["--seq-len", str(config.seq_len)]
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(Path(__file__).resolve().parents[2])] + [p for p in [env.get("PYTHONPATH")] if p]
-        )
+        # the child imports this very package, installed or not
+        env["PYTHONPATH"] = os.pathsep.join([str(resources.PACKAGE_DIR.parent)] + [p for p in [env.get("PYTHONPATH")] if p])
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
         except subprocess.TimeoutExpired:
@@ -404,7 +330,10 @@ def run_host(
     """Measure every selected signature × thread count; failures become error rows."""
     if not os.path.isfile(model):
         raise HostBenchmarkError(f"model not found: {model}")
-    interp, _ = load_interpreter(model, 1)
+    try:
+        interp = load_interpreter(model, 1)
+    except (ModelError, ValueError) as exc:
+        raise HostBenchmarkError(str(exc)) from None
     sigs = select_signatures(list(signatures_of(interp)), seq_len, signature)
     del interp
     rows = []
@@ -516,7 +445,7 @@ def run(args: argparse.Namespace) -> int:
             atomic_write_json(args.json_out, rows)
         if args.markdown:
             from albert_edge.benchmark.report import markdown_table
-            from albert_edge.benchmark._io import atomic_write_text
+            from albert_edge.benchmark.results_io import atomic_write_text
 
             atomic_write_text(args.markdown, markdown_table(rows))
     except OSError as exc:   # the disk filled up while measuring: keep the rows, on stdout

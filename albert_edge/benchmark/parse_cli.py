@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 
-from albert_edge.benchmark._io import atomic_write_json, atomic_write_text
+from albert_edge.benchmark.results_io import atomic_write_json, atomic_write_text
 from albert_edge.cli import check_writable_file, describe_os_error
 from albert_edge.benchmark.parse import BenchmarkParseError, ops_to_csv, parse_all, parse_op_profile
 
@@ -30,12 +30,6 @@ def read_source(path: str) -> str:
         return sys.stdin.buffer.read().decode("utf-8", errors="replace")
     with open(path, "rb") as fh:
         return fh.read().decode("utf-8", errors="replace")
-
-
-def parse_source(path: str, all_runs: bool = False) -> dict | list[dict]:
-    """Library form of the CLI: read ``path`` (``-`` = stdin) and parse it."""
-    runs = parse_all(read_source(path))
-    return runs if all_runs else runs[-1]
 
 
 def run(args: argparse.Namespace) -> int:

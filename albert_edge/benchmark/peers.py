@@ -39,15 +39,19 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from albert_edge import resources
 from albert_edge.benchmark import flops as fl
+from albert_edge.cli import csv_of, positive_int
+from albert_edge.data.tasks import read_texts
+from albert_edge.export import variants as export_variants
 
 logger = logging.getLogger(__name__)
 
 ENGINES = ("tf", "tflite", "torch", "onnxruntime")
-TFLITE_VARIANTS = ("fp32", "fp16", "dynamic_int8", "int8")
+TFLITE_VARIANTS = export_variants.default_names()   # the export's default set (albert_edge.export.variants)
 ORT_VARIANTS = ("fp32", "dynamic_int8")
 BUCKETS = (32, 64, 128)          # the export's signatures: the length-bucket runtime's choices
-DEFAULT_PAIRS = Path(__file__).resolve().parents[1] / "resources" / "samples" / "lcqmc_valid.tsv"
+DEFAULT_PAIRS = resources.LCQMC_VALID   # held-out LCQMC dev pairs: a real length mix
 INPUT_KEYS = ("input_ids", "input_mask", "segment_ids")
 
 
@@ -86,35 +90,22 @@ def bucket_of(num_tokens: int, buckets: Sequence[int]) -> int:
     return next((b for b in sorted(buckets) if num_tokens <= b), max(buckets))
 
 
-def read_pairs(path: Path, limit: int, seed: int = 0) -> List[Tuple[str, str]]:
-    """`limit` pairs sampled (fixed seed) from a TSV of a<TAB>b<TAB>label lines."""
-    rows = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 2 and parts[0].strip() and parts[1].strip():
-            rows.append((parts[0], parts[1]))
-    if not rows:
-        raise ValueError(f"{path}: no a<TAB>b pairs")
+def read_pairs(path: str | os.PathLike, limit: int, seed: int = 0) -> List[Tuple[str, str]]:
+    """`limit` pairs sampled (fixed seed) from a TSV of a<TAB>b[<TAB>label] lines; a bad line is a
+    `DataError` naming file:line."""
+    rows = [(ex.text_a, ex.text_b) for ex in read_texts(path, "pairs")]
     rng = random.Random(seed)
     return rng.sample(rows, min(limit, len(rows)))
 
 
 # ============================================================================ artifacts
 def build_weights(checkpoint: Optional[str], config_file: Optional[str], preset: str = "tiny"):
-    """(Keras classifier, config) with the export's weights: a checkpoint, else the export's
-    seeded random fallback — the same numbers the export pipeline writes."""
-    from albert_edge import checkpoint as ck
-    from albert_edge.config import AlbertConfig
-    from albert_edge.export import freeze
-    from albert_edge.modeling_init import seeded_random_weights
-    if config_file:
-        config = AlbertConfig.from_json_file(config_file)
-    else:
-        config = (ck.config_for_checkpoint(checkpoint) if checkpoint else None) or AlbertConfig.preset(preset)
-    model = freeze.build_model(config, checkpoint, "classifier")
-    if checkpoint is None:
-        seeded_random_weights(model)
-    return model, config
+    """(Keras classifier, config) with the export's weights: the same `ModelDir.resolve` the export
+    pipeline runs (a checkpoint, the bundled model, else the seeded random fallback), so the peers
+    measure the numbers the export wrote."""
+    from albert_edge.model_dir import ModelDir
+    model_dir = ModelDir.resolve(checkpoint, config_file, preset, task="pairs")
+    return model_dir.build_model(head="classifier"), model_dir.config
 
 
 def ensure_export(work: Path, checkpoint: Optional[str], config_file: Optional[str], variants: Sequence[str],
@@ -505,31 +496,23 @@ def machine_info() -> dict:
 
 
 # ============================================================================ CLI
-def _csv(kind):
-    def parse(text: str):
-        try:
-            return [kind(x) for x in text.split(",") if x.strip()]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}") from None
-    return parse
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", help="checkpoint for every engine (default: the export's seeded random weights)")
+    p.add_argument("--checkpoint", help="checkpoint for every engine (default: what the export takes: the bundled model, or with --config "
+                        "alone an untrained model of that shape)")
     p.add_argument("--config", help="albert_config*.json (default: beside the checkpoint, else the tiny preset)")
     p.add_argument("--work", default="exports/peers", help="cache of the export, HF and ONNX models (git-ignored)")
-    p.add_argument("--engines", type=_csv(str), default=list(ENGINES), help=f"subset of {','.join(ENGINES)}")
-    p.add_argument("--tflite-variants", type=_csv(str), default=list(TFLITE_VARIANTS))
-    p.add_argument("--ort-variants", type=_csv(str), default=list(ORT_VARIANTS))
-    p.add_argument("--threads", type=_csv(int), default=[1, 2], help="thread counts (default 1,2)")
-    p.add_argument("--seq-lens", type=_csv(int), default=[32, 128], help="fixed lengths (default 32,128)")
-    p.add_argument("--buckets", type=_csv(int), default=list(BUCKETS),
+    p.add_argument("--engines", type=csv_of(str, "names"), default=list(ENGINES), help=f"subset of {','.join(ENGINES)}")
+    p.add_argument("--tflite-variants", type=csv_of(str, "names"), default=list(TFLITE_VARIANTS))
+    p.add_argument("--ort-variants", type=csv_of(str, "names"), default=list(ORT_VARIANTS))
+    p.add_argument("--threads", type=csv_of(positive_int, "positive integers"), default=[1, 2], help="thread counts (default 1,2)")
+    p.add_argument("--seq-lens", type=csv_of(positive_int, "positive integers"), default=[32, 128], help="fixed lengths (default 32,128)")
+    p.add_argument("--buckets", type=csv_of(positive_int, "positive integers"), default=list(BUCKETS),
                    help="exported lengths (default 32,64,128); the length mix pads to the largest")
     p.add_argument("--runs", type=int, default=60, help="timed runs per engine × length × threads")
     p.add_argument("--chunk", type=int, default=5, help="timed runs per visit of the round robin")
     p.add_argument("--pairs", default=str(DEFAULT_PAIRS), help="TSV of real pairs (a<TAB>b<TAB>label)")
     p.add_argument("--mix-pairs", type=int, default=200, help="pairs in the length-mix measurement (0: skip)")
-    p.add_argument("--mix-threads", type=_csv(int), default=[1], help="thread counts for the length mix")
+    p.add_argument("--mix-threads", type=csv_of(positive_int, "positive integers"), default=[1], help="thread counts for the length mix")
     p.add_argument("--json", dest="json_out", help="write results (records under 'results') to this file")
     p.add_argument("--markdown", help="write the Markdown tables to this file")
     p.add_argument("--no-progress", action="store_true")
@@ -544,13 +527,19 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         logger.error("unknown engine(s) %s; choose from %s", bad, ",".join(ENGINES))
         return 2
+    from albert_edge.data.tasks import DataError
+    from albert_edge.model_dir import ModelDirError
+    try:   # unusable inputs stop here, before minutes of exporting
+        pairs = read_pairs(Path(args.pairs), max(args.mix_pairs, 32), args.seed)
+        model, config = build_weights(args.checkpoint, args.config)
+    except (DataError, ModelDirError) as err:
+        logger.error("%s", err)
+        return 2
     info = machine_info()
     logger.info("machine: %s", info)
-    model, config = build_weights(args.checkpoint, args.config)
     buckets = sorted(set(args.buckets) | set(args.seq_lens))
     export_dir = ensure_export(work, args.checkpoint, args.config, args.tflite_variants, buckets)
     peers = ensure_hf_and_onnx(model, work, args.ort_variants if "onnxruntime" in args.engines else [])
-    pairs = read_pairs(Path(args.pairs), max(args.mix_pairs, 32), args.seed)
     data = pair_lengths_and_feeds(pairs, buckets)
     data["pad_len"] = np.asarray(max(buckets), np.int32)
     inputs_path = work / "inputs.npz"
@@ -592,10 +581,10 @@ def run(args: argparse.Namespace) -> int:
     text = render_markdown(result)
     print(text)
     if args.json_out:
-        from albert_edge.benchmark._io import atomic_write_text
+        from albert_edge.benchmark.results_io import atomic_write_text
         atomic_write_text(args.json_out, json.dumps(result, indent=2) + "\n")
     if args.markdown:
-        from albert_edge.benchmark._io import atomic_write_text
+        from albert_edge.benchmark.results_io import atomic_write_text
         atomic_write_text(args.markdown, text)
     return 0
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from albert_edge.benchmark._io import atomic_write_bytes, atomic_write_text
+from albert_edge.benchmark.results_io import atomic_write_bytes, atomic_write_text
 from albert_edge.benchmark.parse import CORE_KEYS, STAT_KEYS
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,12 @@ def plot_latency(rows: Sequence[dict], path: str | os.PathLike, title: str = "In
     ax.set_ylabel("mean latency (ms)")
     ax.set_title(title)
     ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """A matplotlib figure as a PNG at `path`, written atomically; the figure is closed."""
+    import matplotlib.pyplot as plt
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

@@ -405,7 +405,7 @@ def document_sentences(document: list[str], tokenizer: Any, cut: Any | None,
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(vocab_file: str | None, options: PretrainingDataOptions) -> None:
+def init_worker(vocab_file: str | None, options: PretrainingDataOptions) -> None:
     """Per-process state: tokenizer, vocabulary list, jieba (quietly initialised)."""
     import jieba  # noqa: PLC0415 — heavy, only where segmentation happens
 
@@ -421,12 +421,21 @@ def _init_worker(vocab_file: str | None, options: PretrainingDataOptions) -> Non
                    unk_id=vocab.get("[UNK]", 100))
 
 
-def _chunk_seed(seed: int, chunk_index: int) -> int:
+def worker_state() -> dict[str, Any]:
+    """What `init_worker` set up in this process: options, tokenizer, vocab, vocab_words, unk_id, cut.
+
+    Shared with `albert_edge.data.pretraining_pairs`, whose workers read the corpus the same way.
+    """
+    return _WORKER
+
+
+def chunk_seed(seed: int, chunk_index: int) -> int:
+    """The random seed of one chunk: a hash, so the output is the same for any number of processes."""
     digest = hashlib.sha256(f"{seed}:{chunk_index}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
 
 
-def _is_eval_document(first_line: str, eval_fraction: float, seed: int) -> bool:
+def is_eval_document(first_line: str, eval_fraction: float, seed: int) -> bool:
     """Held-out split by document content (stable across runs, processes and --max-lines)."""
     if eval_fraction <= 0:
         return False
@@ -439,7 +448,7 @@ def process_chunk(job: tuple[int, list[list[str]], float]) -> tuple[list[dict], 
     chunk_index, documents, eval_fraction = job
     opts: PretrainingDataOptions = _WORKER["options"]
     tokenizer = _WORKER["tokenizer"]
-    rng = random.Random(_chunk_seed(opts.seed, chunk_index))
+    rng = random.Random(chunk_seed(opts.seed, chunk_index))
     stats = Stats()
     train: list[dict] = []
     held: list[dict] = []
@@ -451,7 +460,7 @@ def process_chunk(job: tuple[int, list[list[str]], float]) -> tuple[list[dict], 
         if len(sentences) < 2:
             stats.one_sentence_documents += 1
             continue
-        is_eval = _is_eval_document(doc[0], eval_fraction, opts.seed)
+        is_eval = is_eval_document(doc[0], eval_fraction, opts.seed)
         for _ in range(opts.dupe_factor):
             for inst in create_instances_from_document(sentences, opts, _WORKER["vocab_words"], rng):
                 feats = instance_to_features(inst, opts, _WORKER["vocab"], _WORKER["unk_id"])
@@ -536,8 +545,9 @@ class _ShardWriter:
         return self.final
 
 
-def _chunks(docs: Iterable[list[str]], size: int, eval_fraction: float
+def document_chunks(docs: Iterable[list[str]], size: int, eval_fraction: float
             ) -> Iterator[tuple[int, list[list[str]], float]]:
+    """Numbered jobs of `size` documents for `process_chunk` / `pack_chunk` (the number seeds each)."""
     batch: list[list[str]] = []
     index = 0
     for doc in docs:
@@ -550,7 +560,7 @@ def _chunks(docs: Iterable[list[str]], size: int, eval_fraction: float
         yield index, batch, eval_fraction
 
 
-def _bounded_imap(pool: Any, jobs: Iterable, max_in_flight: int,
+def bounded_imap(pool: Any, jobs: Iterable, max_in_flight: int,
                   func: Any = None) -> Iterator:
     """Ordered ``pool.imap(func)`` that reads ahead at most ``max_in_flight`` jobs.
 
@@ -610,7 +620,7 @@ def create_pretraining_data(input_files: Sequence[str | os.PathLike], output_dir
     stats = Stats()
     docs = iter_documents(paths, options, stats, max_lines=max_lines, progress=bar,
                           sample_rate=sample_rate)
-    jobs = _chunks(docs, options.docs_per_chunk, eval_fraction)
+    jobs = document_chunks(docs, options.docs_per_chunk, eval_fraction)
 
     pool = None
     if processes > 1:
@@ -618,10 +628,10 @@ def create_pretraining_data(input_files: Sequence[str | os.PathLike], output_dir
 
         # spawn: the parent may already hold TensorFlow's threads, which fork() does not survive.
         pool = multiprocessing.get_context("spawn").Pool(
-            processes, initializer=_init_worker, initargs=(vocab_file, options))
-        results = _bounded_imap(pool, jobs, max_in_flight=4 * processes)
+            processes, initializer=init_worker, initargs=(vocab_file, options))
+        results = bounded_imap(pool, jobs, max_in_flight=4 * processes)
     else:
-        _init_worker(vocab_file, options)
+        init_worker(vocab_file, options)
         results = map(process_chunk, jobs)
 
     train_writer = _ShardWriter(out, "train", num_shards, shuffle_buffer, options.seed)

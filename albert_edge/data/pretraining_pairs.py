@@ -60,20 +60,21 @@ def pack_chunk(job: tuple[int, list[list[str]], float]
                ) -> tuple[list[np.ndarray], list[int], list[np.ndarray], list[int], Stats]:
     """Documents → (train rows, train a_lens, eval rows, eval a_lens, stats). Runs in a worker."""
     chunk_index, documents, eval_fraction = job
-    opts: PretrainingDataOptions = ptd._WORKER["options"]
-    vocab, unk_id = ptd._WORKER["vocab"], ptd._WORKER["unk_id"]
-    cut = ptd._WORKER["cut"] if opts.whole_word_mask else None
-    rng = random.Random(ptd._chunk_seed(opts.seed, chunk_index))
+    state = ptd.worker_state()
+    opts: PretrainingDataOptions = state["options"]
+    vocab, unk_id = state["vocab"], state["unk_id"]
+    cut = state["cut"] if opts.whole_word_mask else None
+    rng = random.Random(ptd.chunk_seed(opts.seed, chunk_index))
     stats = Stats()
     rows: dict[bool, tuple[list[np.ndarray], list[int]]] = {False: ([], []), True: ([], [])}
     for doc in documents:
         stats.documents += 1
-        sentences = ptd.document_sentences(doc, ptd._WORKER["tokenizer"], cut, opts.max_seq_len)
+        sentences = ptd.document_sentences(doc, state["tokenizer"], cut, opts.max_seq_len)
         stats.sentences += len(sentences)
         if len(sentences) < 2:
             stats.one_sentence_documents += 1
             continue
-        is_eval = ptd._is_eval_document(doc[0], eval_fraction, opts.seed)
+        is_eval = ptd.is_eval_document(doc[0], eval_fraction, opts.seed)
         for _ in range(opts.dupe_factor):
             for tokens_a, tokens_b in ptd.iter_segment_pairs(sentences, opts, rng):
                 rows[is_eval][0].append(encode_pair(tokens_a, tokens_b, vocab, unk_id,
@@ -115,16 +116,16 @@ def create_pretraining_pairs(input_files: Sequence[str | Path], output_file: str
     stats = Stats()
     docs = ptd.iter_documents(paths, options, stats, max_lines=max_lines, progress=bar,
                               sample_rate=sample_rate)
-    jobs = ptd._chunks(docs, options.docs_per_chunk, eval_fraction)
+    jobs = ptd.document_chunks(docs, options.docs_per_chunk, eval_fraction)
     pool = None
     if processes > 1:
         import multiprocessing  # noqa: PLC0415
 
         pool = multiprocessing.get_context("spawn").Pool(
-            processes, initializer=ptd._init_worker, initargs=(vocab_file, options))
-        results = ptd._bounded_imap(pool, jobs, 4 * processes, func=pack_chunk)
+            processes, initializer=ptd.init_worker, initargs=(vocab_file, options))
+        results = ptd.bounded_imap(pool, jobs, 4 * processes, func=pack_chunk)
     else:
-        ptd._init_worker(vocab_file, options)
+        ptd.init_worker(vocab_file, options)
         results = map(pack_chunk, jobs)
 
     train, train_a, held, held_a = [], [], [], []

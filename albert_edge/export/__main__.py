@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 from albert_edge.cli import (EXIT_GATE_FAILED, EXIT_OK, EXIT_USAGE, csv_of, describe_os_error,
                              is_environment_error, nonnegative_float, nonnegative_int, positive_int,
                              quiet_tensorflow, setup_logging, wants_verbose)
-from albert_edge.config import PRESETS
-
-
-def _csv(kind):
-    """Kept for callers of the old name; the one implementation is `albert_edge.cli.csv_of`."""
-    return csv_of(kind)
+from albert_edge import tasks
+from albert_edge.checkpoint import CheckpointError
+from albert_edge.config import PRESETS, ConfigError
+from albert_edge.export import variants
+from albert_edge.export.options import ExportError, ExportOptions
+from albert_edge.runtime import ModelError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from albert_edge.export.convert import DEFAULT_VARIANTS, VARIANTS
+    d = ExportOptions()
     p = argparse.ArgumentParser(
         prog="python -m albert_edge.export",
         description="Turn an albert_zh checkpoint into phone-ready TFLite models with a verification report. "
@@ -33,28 +33,33 @@ def build_parser() -> argparse.ArgumentParser:
                                         "or a Hugging Face folder (config.json + model.safetensors)")
     p.add_argument("--config", help="albert_config*.json (default: the one beside the checkpoint, else the preset)")
     p.add_argument("--out", help="output folder (default exports/albert_<preset>/)")
-    p.add_argument("--variants", type=csv_of(str, "variant names"), default=DEFAULT_VARIANTS,
-                   help=f"comma-separated, from {','.join(VARIANTS)} (default {','.join(DEFAULT_VARIANTS)})")
-    p.add_argument("--seq-lens", type=csv_of(positive_int, "positive integers"), default=(32, 64, 128),
+    p.add_argument("--variants", type=csv_of(str, "variant names"), default=d.variants,
+                   help=variants.help_text())
+    p.add_argument("--seq-lens", type=csv_of(positive_int, "positive integers"), default=d.seq_lens,
                    help="sequence lengths, one signature each over shared weights (default 32,64,128)")
-    p.add_argument("--calibration", help="TSV of ≥ 200 real pairs (a<TAB>b<TAB>label) for full-int8 calibration "
-                                         "(default: bundled LCQMC training pairs)")
+    p.add_argument("--task", choices=tasks.names(),
+                   help="what the model does: " + "; ".join(f"{t.name} = {t.description}" for t in map(tasks.get, tasks.names()))
+                        + " (default: the task recorded beside the checkpoint, task.txt, else read from its labels)")
+    p.add_argument("--calibration", help="TSV of ≥ 200 real examples in the task's format for full-int8 calibration "
+                                         "(default: the task's bundled set; pairs: LCQMC training pairs)")
     p.add_argument("--qat-train", help="labelled TSV (a<TAB>b<TAB>label) for the qat variant's fine-tuning "
                                        "(default: the calibration pairs)")
     p.add_argument("--qat-steps", type=nonnegative_int, default=300, help="qat fine-tuning steps (default 300, batch 16, lr 1e-5)")
-    p.add_argument("--eval", help="labelled TSV for accuracy/agreement (default: bundled held-out LCQMC pairs)")
+    p.add_argument("--eval", help="labelled TSV in the task's format for accuracy/agreement (default: the task's "
+                                  "bundled set; pairs: all 8,802 LCQMC dev pairs)")
     p.add_argument("--eval-limit", type=positive_int, help="use only the first N evaluation pairs")
-    p.add_argument("--head", choices=["classifier", "mlm"], default="classifier",
-                   help="classifier (logits, probabilities) or mlm (albert_zh's documented masked-LM graph)")
+    p.add_argument("--head", choices=["classifier", "mlm"],
+                   help="mlm = --task mlm (albert_zh's documented masked-LM graph); classifier = the model's "
+                        "classifier task")
     p.add_argument("--max-accuracy-drop", type=nonnegative_float, default=1.0,
                    help="fail when a quantized variant loses more accuracy points than this (default 1.0)")
-    p.add_argument("--threads", type=csv_of(positive_int, "positive integers"), default=(1, 2), help="thread counts for host latency (default 1,2)")
+    p.add_argument("--threads", type=csv_of(positive_int, "positive integers"), default=d.threads, help="thread counts for host latency (default 1,2)")
     p.add_argument("--latency-runs", type=positive_int, default=20, help="timed runs per length and thread count")
     p.add_argument("--tf1-meta", help="albert_zh checkpoint prefix with its .meta graph: freeze and convert that graph")
     p.add_argument("--frozen-graph", help="a frozen GraphDef (.pb) to convert as is")
-    p.add_argument("--tf1-outputs", type=csv_of(str, "op names"), default=("cls/predictions/truediv",),
+    p.add_argument("--tf1-outputs", type=csv_of(str, "op names"), default=d.tf1_outputs,
                    help="output op names of the TF1 graph (default albert_zh's cls/predictions/truediv)")
-    p.add_argument("--stages", type=csv_of(str, "stage names"), default=("freeze", "convert", "verify"),
+    p.add_argument("--stages", type=csv_of(str, "stage names"), default=d.stages,
                    help="which stages to run (default freeze,convert,verify); up-to-date artifacts are reused")
     p.add_argument("--force", action="store_true", help="redo every stage even if its artifact is up to date")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -68,20 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    quiet_tensorflow(wants_verbose(argv), preload=True)   # before build_parser: it imports TensorFlow
+    # Installs the quiet-import hook (no import): TensorFlow loads only once a job runs, so `--help`
+    # and argparse's usage errors answer at once; -v is read from argv because parsing comes after.
+    quiet_tensorflow(wants_verbose(argv))
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
-    from albert_edge.checkpoint import CheckpointError
-    from albert_edge.config import ConfigError
-    from albert_edge.export.convert import ConvertError
-    from albert_edge.export.freeze import FreezeError
-    from albert_edge.export.pipeline import ExportError, ExportOptions, export
-    from albert_edge.runtime import ModelError
+    # The stages import TensorFlow: loaded once the options parsed, after the quiet-import hook.
+    from albert_edge.export.convert import ConvertError  # noqa: PLC0415
+    from albert_edge.export.freeze import FreezeError  # noqa: PLC0415
+    from albert_edge.export.pipeline import export  # noqa: PLC0415
 
     opts = ExportOptions(
         preset=args.preset, checkpoint=args.checkpoint, config=args.config, out=args.out,
         variants=args.variants, seq_lens=args.seq_lens, calibration=args.calibration, eval=args.eval,
-        eval_limit=args.eval_limit, head=args.head, qat_train=args.qat_train, qat_steps=args.qat_steps, max_accuracy_drop=args.max_accuracy_drop,
+        eval_limit=args.eval_limit, task=args.task, head=args.head, qat_train=args.qat_train, qat_steps=args.qat_steps, max_accuracy_drop=args.max_accuracy_drop,
         threads=args.threads, latency_runs=args.latency_runs, tf1_meta=args.tf1_meta,
         frozen_graph=args.frozen_graph, tf1_outputs=args.tf1_outputs, stages=args.stages, force=args.force,
         progress=not args.no_progress, verify_arm=args.verify_arm, arm_cpus=(args.arm_cpu,))

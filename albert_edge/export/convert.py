@@ -1,27 +1,10 @@
 """Convert: SavedModel (or a frozen TF1 graph) → .tflite bytes, one variant at a time.
 
-Variants (builtin TFLite ops only — never Flex / Select-TF ops, which phones would need an extra
-7 MB runtime for):
-
-| variant        | weights | activations | how                                              |
-|----------------|---------|-------------|--------------------------------------------------|
-| `fp32`         | float32 | float32     | plain conversion                                 |
-| `fp16`         | float16 | float32     | `supported_types = [float16]`                    |
-| `dynamic_int8` | int8    | float32     | `Optimize.DEFAULT`, no calibration data           |
-| `int8`         | int8    | int8 in the matmuls | calibrated on real pairs; int8 FULLY_CONNECTED and embedding GATHER, float LayerNorm / softmax / attention products (`MIXED_INT8_KEEP`) |
-| `int8_full`    | int8    | int8        | full integer (integer-only NPUs / DSPs), calibrated as `int8` |
-| `int16x8`      | int8    | int16       | `EXPERIMENTAL_…_ACTIVATIONS_INT16_WEIGHTS_INT8`    |
-| `qat`          | int8    | int8        | as `int8`, from a FakeQuant-trained SavedModel (`qat.py`) |
-
-Inputs stay int32 ids / masks and outputs float logits in every variant, so an app feeds every
-variant the same way.
-
-Why `int8` is not full-integer: on CPUs, TFLite's int8 kernels for the decomposed LayerNorm (MEAN,
-SQUARED_DIFFERENCE, RSQRT, broadcast SUB), for BATCH_MATMUL (reference kernel) and for softmax are
-slow and XNNPACK does not take them, so a full-integer ALBERT ran ~2× *slower* than fp32. Keeping
-those ops float leaves them to XNNPACK and still runs every matmul on int8 weights and calibrated
-int8 activations — the part that makes int8 small and fast. `int8_full` stays for integer-only
-accelerators.
+What each variant is — its converter settings and post-processing — is its entry in `variants.py`;
+this module applies one: builtin TFLite ops only (never Flex / Select-TF ops, which phones would
+need an extra 7 MB runtime for), then the variant's settings, conversion, the variant's
+post-processing steps, and a check that no custom op slipped in. Inputs stay int32 ids / masks and
+outputs float logits in every variant, so an app feeds every variant the same way.
 
 Several signatures (`L32`, `L64`, `L128`) share one copy of the weights. Full-integer conversion
 calibrates each signature separately, which gives the embedding table (quantized as an activation
@@ -33,98 +16,68 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
-import numpy as np
 import tensorflow as tf
+
+from albert_edge.export import variants
+from albert_edge.export.variants import CalibrationSet
 
 logger = logging.getLogger(__name__)
 
-VARIANTS = ("fp32", "fp16", "dynamic_int8", "int8", "int8_full", "int16x8", "qat")
-DEFAULT_VARIANTS = ("fp32", "fp16", "dynamic_int8", "int8")
-QUANTIZED = ("fp16", "dynamic_int8", "int8", "int8_full", "int16x8", "qat")
-CALIBRATED = ("int8", "int8_full", "int16x8", "qat")
-# The ops the `int8` variant quantizes; every other builtin stays float (see the module docstring).
+# The ops the `int8` variant quantizes; every other builtin stays float (variants.py says why).
 MIXED_INT8_KEEP = ("FULLY_CONNECTED", "GATHER")
-
-Feeds = Dict[str, np.ndarray]
-# signature key -> list of feeds (each {input name: int32 [1, L]})
-CalibrationSet = Dict[str, List[Feeds]]
 
 
 class ConvertError(RuntimeError):
     """Conversion failed; the message names the variant and what to do."""
 
 
-def _configure(converter, variant: str, calibration: Optional[CalibrationSet]) -> None:
+def lookup(variant: str) -> variants.Variant:
+    """The registered variant of that name; ConvertError listing the choices otherwise."""
+    try:
+        return variants.get(variant)
+    except variants.UnknownVariant as err:
+        raise ConvertError(str(err)) from None
+
+
+def configure(converter, variant: variants.Variant, calibration: Optional[CalibrationSet]) -> None:
+    """Builtin ops only, then the variant's own settings (which may narrow the op set)."""
+    if variant.calibrated and not calibration:
+        raise ConvertError(f"variant {variant.name} needs calibration pairs (--calibration FILE, ≥ 200 pairs)")
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if variant == "fp32":
-        return
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if variant == "fp16":
-        converter.target_spec.supported_types = [tf.float16]
-    elif variant == "dynamic_int8":
-        pass
-    elif variant in CALIBRATED:
-        if not calibration:
-            raise ConvertError(f"variant {variant} needs calibration pairs (--calibration FILE, ≥ 200 pairs)")
-        converter.representative_dataset = _representative(calibration)
-        if variant == "int8":
-            # calibrate only; `_quantize_mixed_int8` then quantizes the MIXED_INT8_KEEP ops
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
-            converter._experimental_calibrate_only = True
-        elif variant in ("int8_full", "qat"):  # qat: a SavedModel with FakeQuant ops (albert_edge.export.qat)
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        else:
-            # int16 kernels exist for the matmuls, softmax, layer-norm pieces; the rest stays float.
-            converter.target_spec.supported_ops = [
-                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
-                tf.lite.OpsSet.TFLITE_BUILTINS]
-    else:
-        raise ConvertError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    variant.configure(converter, calibration)
 
 
-def _representative(calibration: CalibrationSet) -> Callable[[], Iterable]:
-    keys = sorted(calibration)
-    single = keys == [""]
-
-    def generate():
-        for key in keys:
-            for feeds in calibration[key]:
-                yield feeds if single else (key, feeds)
-    return generate
+def _finish(model: bytes, variant: variants.Variant) -> bytes:
+    for step in variant.postprocess:
+        model = step(model)
+    assert_builtin_only(model, variant.name)
+    return model
 
 
 def convert_saved_model(saved_model_dir: str | os.PathLike, variant: str, signature_keys: Sequence[str],
                         calibration: Optional[CalibrationSet] = None) -> bytes:
     """One variant of a SavedModel's signatures as .tflite bytes."""
+    spec = lookup(variant)
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=list(signature_keys))
-    _configure(converter, variant, calibration)
-    model = _run(converter, variant)
-    if variant == "int8":
-        model = _quantize_mixed_int8(model)
-    if variant in CALIBRATED and len(signature_keys) > 1:
-        model = share_constants_across_signatures(model)
-    assert_builtin_only(model, variant)
-    return model
+    configure(converter, spec, calibration)
+    return _finish(_run(converter, variant), spec)
 
 
 def convert_frozen_graph(graph_def_file: str | os.PathLike, input_shapes: Dict[str, List[int]],
                          outputs: Sequence[str], variant: str,
                          calibration: Optional[CalibrationSet] = None) -> bytes:
     """A frozen TF1 GraphDef (albert_zh's own graph) → .tflite, as albert_zh's `tflite_convert` recipe."""
+    spec = lookup(variant)
     converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
         str(graph_def_file), input_arrays=list(input_shapes), output_arrays=list(outputs),
         input_shapes=input_shapes)
-    _configure(converter, variant, calibration)
-    model = _run(converter, variant)
-    if variant == "int8":
-        model = _quantize_mixed_int8(model)
-    assert_builtin_only(model, variant)
-    return model
+    configure(converter, spec, calibration)
+    return _finish(_run(converter, variant), spec)
 
 
-def _quantize_mixed_int8(calibrated: bytes, keep: Sequence[str] = MIXED_INT8_KEEP) -> bytes:
+def quantize_mixed_int8(calibrated: bytes, keep: Sequence[str] = MIXED_INT8_KEEP) -> bytes:
     """A calibrated float model → int8 for the `keep` ops only (the MLIR quantizer's op denylist
     is the selective-quantization route of `tf.lite.experimental.QuantizationDebugger`)."""
     from tensorflow.lite.python import convert as tflite_convert
@@ -151,6 +104,12 @@ def _run(converter, variant: str) -> bytes:
 def _read(model_bytes: bytes):
     from tensorflow.lite.tools import flatbuffer_utils
     return flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+
+
+def _signature_count(model_bytes: bytes) -> int:
+    """Signatures in a .tflite, read without unpacking the whole flatbuffer."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    return schema.Model.GetRootAs(model_bytes, 0).SignatureDefsLength()
 
 
 def _write(model) -> bytes:
@@ -216,6 +175,8 @@ def share_constants_across_signatures(model_bytes: bytes, min_bytes: int = 64 * 
     is a slightly different under-estimate). Consumers that move bytes (GATHER, RESHAPE …) take
     the kept scale and zero point with it, as their int8 kernels require.
     """
+    if _signature_count(model_bytes) < 2:   # one signature (or a TF1 graph): nothing to share
+        return model_bytes
     model = _read(model_bytes)
     if len(model.subgraphs) < 2:
         return model_bytes

@@ -1,4 +1,4 @@
-"""Freeze: checkpoint + config → SavedModel (one signature per length) + frozen GraphDef.
+"""Freeze: a Keras model (`ModelDir.build_model`) → SavedModel (one signature per length) + frozen GraphDef.
 
 Also accepts albert_zh's own TF1 artifacts — a checkpoint with its `.meta` graph, or a frozen
 `.pb` — so albert_zh's documented TFLite graph (masked-LM head, output `cls/predictions/truediv`,
@@ -9,23 +9,20 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
-import numpy as np
 import tensorflow as tf
 
 from albert_edge import checkpoint as ck
-from albert_edge.config import AlbertConfig
+from albert_edge.export.options import ALBERT_ZH_TF1_OUTPUT  # noqa: F401 — albert_zh's output, named once
 from albert_edge.fileio import atomic_dir, write_bytes_atomic
-from albert_edge.modeling import INPUT_NAMES, AlbertClassifier, AlbertForMaskedLM
+from albert_edge.modeling import INPUT_NAMES
 
 logger = logging.getLogger(__name__)
 
-HEADS = ("classifier", "mlm")
 # albert_zh's documented TFLite graph (README "albert_tiny … tflite"): its inputs and output.
 ALBERT_ZH_TF1_INPUTS = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions",
                         "masked_lm_ids", "masked_lm_weights")
-ALBERT_ZH_TF1_OUTPUT = "cls/predictions/truediv"
 
 
 class FreezeError(ValueError):
@@ -34,22 +31,6 @@ class FreezeError(ValueError):
 
 def signature_key(seq_len: int) -> str:
     return f"L{seq_len}"
-
-
-def build_model(config: AlbertConfig, checkpoint: Optional[str | os.PathLike], head: str = "classifier",
-                num_labels: int = 2):
-    """The Keras model for `head` with weights from `checkpoint` (None → random, for tests/demos)."""
-    if head not in HEADS:
-        raise FreezeError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
-    if head == "classifier":
-        model = AlbertClassifier(config, num_labels=num_labels, dropout_prob=0.0).build_weights()
-        required = ("classifier/",)
-    else:
-        model = AlbertForMaskedLM(config).build_weights()
-        required = ("mlm/",)
-    if checkpoint is not None:
-        ck.load_weights(model, checkpoint, require_heads=required)
-    return model
 
 
 def inference_graph(model, head: str = "classifier", fused=None):

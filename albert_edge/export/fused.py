@@ -150,7 +150,6 @@ class FusedAlbertClassifier(tf.Module):
     # ------------------------------------------------------------------ forward
     def __call__(self, input_ids: tf.Tensor, input_mask: tf.Tensor, segment_ids: tf.Tensor) -> tf.Tensor:
         """int32 [B, L] ×3 → logits [B, C]; L must be static (it is: one signature per length)."""
-        c = self.config
         seq_len = int(input_ids.shape[1])
         batch = input_ids.shape[0] or tf.shape(input_ids)[0]                             # static 1 when served
         ids = tf.reshape(tf.cast(input_ids, tf.int32), [-1])                             # [B·L]

@@ -26,18 +26,22 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 def build_metadata(*, model_name: str, variant: str, head: str, seq_lens: Sequence[int],
                    labels: Sequence[str], do_lower_case: bool, config: dict,
-                   trained: bool, source: str, extra: Optional[dict] = None) -> dict:
+                   trained: bool, source: str, task: Optional[str] = None,
+                   outputs: Optional[Sequence[str]] = None, extra: Optional[dict] = None) -> dict:
+    """The model's self-description (`task` and `outputs` come from its `albert_edge.tasks` entry;
+    without them, a classifier of sentence pairs, as every export before tasks were recorded)."""
     meta = {
         "schema_version": SCHEMA_VERSION,
         "producer": "albert_edge",
         "model_name": model_name,
         "variant": variant,
+        "task": task or ("mlm" if head == "mlm" else "pairs"),
         "head": head,
         "seq_lens": sorted(int(n) for n in seq_lens),
         "signature_prefix": "L",
         "input_order": list(INPUT_NAMES),
         "input_dtype": "int32",
-        "outputs": ["log_probs"] if head == "mlm" else ["logits", "probabilities"],
+        "outputs": list(outputs) if outputs else (["log_probs"] if head == "mlm" else ["logits", "probabilities"]),
         "labels": list(labels),
         "do_lower_case": bool(do_lower_case),
         "tokenizer": "bert-chinese-wordpiece",

@@ -15,72 +15,34 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
 
-from albert_edge import checkpoint as ck
-from albert_edge.config import AlbertConfig
-from albert_edge.data.tasks import DataError, infer_labels, label_ids, read_examples
+from albert_edge import resources, tasks
+from albert_edge.behaviour import run_suite
+from albert_edge.checkpoint import CheckpointError
+from albert_edge.cli import check_writable_dir
+from albert_edge.config import ConfigError
+from albert_edge.data.tasks import DataError
 from albert_edge.export import convert as conv
 from albert_edge.export import freeze, metadata, verify
-from albert_edge.modeling_init import seeded_random_weights
-from albert_edge.cli import check_writable_dir
+from albert_edge.export import variants as vr
+# Defined in the TensorFlow-free options module (the CLI builds them before loading this module);
+# the same objects here.
+from albert_edge.export.options import STAGES, ExportError, ExportOptions
 from albert_edge.fileio import (LockBusy, content_digest, exclusive_lock, remove_stale_temporaries,
                                 write_bytes_atomic)
-from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer
+from albert_edge.model_dir import ModelDir, ModelDirError
+from albert_edge.runtime import TFLiteModel
+from albert_edge.similarity import Similarity
 
 logger = logging.getLogger(__name__)
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
-REPO_DIR = PACKAGE_DIR.parent
-SAMPLES = PACKAGE_DIR / "resources" / "samples"
-DEFAULT_CALIBRATION = SAMPLES / "lcqmc_calib.tsv"
-DEFAULT_EVAL = SAMPLES / "lcqmc_dev.tsv"   # all of LCQMC dev: 8,802 pairs
-# The bundled demo model (trained by albert_edge.pretrain + albert_edge.finetune, see its card).
-BUNDLED_MODELS = {"tiny": REPO_DIR / "models" / "albert_tiny_lcqmc"}
-MIN_CALIBRATION_PAIRS = 200
-FORMAT_VERSION = "3"  # 2: fused inference graph, mixed int8
-STAGES = ("freeze", "convert", "verify")
-
-
-class ExportError(RuntimeError):
-    """The export cannot go on; the message says what and how to fix it (CLI exit 2)."""
-
-
-class VerificationFailed(RuntimeError):
-    """Artifacts were written but a gate failed (CLI exit 1)."""
-
-
-@dataclasses.dataclass
-class ExportOptions:
-    preset: str = "tiny"
-    checkpoint: Optional[str] = None
-    config: Optional[str] = None
-    out: Optional[str] = None
-    variants: Tuple[str, ...] = conv.DEFAULT_VARIANTS
-    seq_lens: Tuple[int, ...] = (32, 64, 128)
-    calibration: Optional[str] = None
-    eval: Optional[str] = None
-    eval_limit: Optional[int] = None
-    head: str = "classifier"
-    qat_train: Optional[str] = None          # labelled pairs for the qat variant (default: calibration pairs)
-    qat_steps: int = 300
-    qat_learning_rate: float = 1e-5
-    max_accuracy_drop: float = 1.0
-    threads: Tuple[int, ...] = (1, 2)
-    latency_runs: int = 20
-    tf1_meta: Optional[str] = None
-    frozen_graph: Optional[str] = None
-    tf1_outputs: Tuple[str, ...] = (freeze.ALBERT_ZH_TF1_OUTPUT,)
-    stages: Tuple[str, ...] = ("freeze", "convert", "verify")
-    force: bool = False
-    progress: bool = True
-    verify_arm: bool = False                   # also run every variant on aarch64 LiteRT kernels (qemu-user)
-    arm_cpus: Tuple[str, ...] = ("cortex-a76",)
-
-    def out_dir(self) -> Path:
-        return Path(self.out or f"exports/albert_{self.preset}")
+MIN_CALIBRATION_EXAMPLES = 200
+FORMAT_VERSION = "3"  # in every stage fingerprint: bump when the same inputs give different artifacts
 
 
 @dataclasses.dataclass
@@ -91,38 +53,35 @@ class ExportResult:
 
 
 # ------------------------------------------------------------------------------------- inputs
-def _resolve_model(opts: ExportOptions) -> Tuple[Optional[str], AlbertConfig, List[str], bool]:
-    """(checkpoint or None, config, labels, trained?)."""
-    checkpoint = opts.checkpoint
-    trained = True
-    if checkpoint is None:
-        # The bundled model only stands in for the preset itself: a --config of its own with no
-        # checkpoint means an untrained model of that shape (benchmarks, plumbing tests).
-        bundled = BUNDLED_MODELS.get(opts.preset) if opts.config is None else None
-        if bundled is not None and ck.find_tf1_checkpoint(bundled):
-            checkpoint = str(bundled)
-        else:
-            trained = False
-            logger.warning("no checkpoint given and no bundled %s model: exporting an UNTRAINED model with "
-                           "random weights (plumbing demo only; its accuracy means nothing). %s",
-                           opts.preset, ck.OFFICIAL_SOURCES)
-    elif not os.path.exists(checkpoint) and not os.path.exists(checkpoint + ".index"):
-        raise ExportError(f"checkpoint not found: {checkpoint}. {ck.OFFICIAL_SOURCES}")
-    if opts.config:
-        config = AlbertConfig.from_json_file(opts.config)
-    else:
-        config = (ck.config_for_checkpoint(checkpoint) if checkpoint else None) or AlbertConfig.preset(opts.preset)
-    labels = ["0", "1"]
-    if checkpoint:
-        folder = Path(checkpoint) if os.path.isdir(checkpoint) else Path(checkpoint).parent
-        if (folder / "labels.txt").is_file():
-            labels = [l.strip() for l in (folder / "labels.txt").read_text(encoding="utf-8").splitlines() if l.strip()]
-    return checkpoint, config, labels, trained
-
-
-def _pairs(path: Path, limit: Optional[int] = None) -> List:
+def _resolve_model(opts: ExportOptions) -> ModelDir:
+    """The model to export (`ModelDir.resolve`: --checkpoint, else the bundled model of the preset,
+    else an untrained preset) with the task from --task / --head, else the one it recorded."""
+    task = opts.task
+    if opts.head not in (None, "classifier", "mlm"):
+        raise ExportError(f"unknown --head {opts.head!r}; choose classifier or mlm (or --task {'/'.join(tasks.names())})")
+    if opts.head == "mlm":
+        if task not in (None, "mlm"):
+            raise ExportError(f"--head mlm contradicts --task {task}")
+        task = "mlm"
     try:
-        examples = read_examples(path, "pairs")
+        model_dir = ModelDir.resolve(opts.checkpoint, opts.config, opts.preset, task)
+    except (ModelDirError, tasks.UnknownTask, DataError) as err:
+        raise ExportError(str(err)) from None
+    if opts.head == "classifier" and model_dir.task.head != "classifier":
+        raise ExportError(f"--head classifier contradicts the {model_dir.task.name} task")
+    if model_dir.task.head == "classifier" and len(model_dir.labels) < 2:
+        raise ExportError(f"the {model_dir.task.name} task has no default label set and {model_dir.path or 'the model'} "
+                          "records none: put labels.txt (one label per line) beside the checkpoint")
+    if not model_dir.trained:
+        logger.warning("no checkpoint given and no bundled %s model: exporting an UNTRAINED model with random "
+                       "weights (plumbing demo only; its accuracy means nothing)", opts.preset)
+    return model_dir
+
+
+def _examples(task: tasks.Task, path: Path, limit: Optional[int] = None) -> List:
+    """The task's labelled examples in `path` (ExportError naming file:line on a bad file)."""
+    try:
+        examples = task.read(path)
     except DataError as err:
         raise ExportError(str(err)) from None
     return examples[:limit] if limit else examples
@@ -136,15 +95,6 @@ def _file_digest(paths: Sequence[Path]) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
     return h.hexdigest()
-
-
-def _checkpoint_files(checkpoint: Optional[str]) -> List[Path]:
-    if checkpoint is None:
-        return []
-    if ck.is_hf_folder(checkpoint):
-        return [Path(checkpoint) / "model.safetensors", Path(checkpoint) / "config.json"]
-    prefix = ck.find_tf1_checkpoint(checkpoint)
-    return sorted(Path(prefix).parent.glob(Path(prefix).name + ".*")) if prefix else []
 
 
 class Fingerprints:
@@ -188,25 +138,40 @@ def _digest(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _calibration_set(tokenizer: FullTokenizer, path: Path, seq_lens: Sequence[int]) -> conv.CalibrationSet:
-    pairs = _pairs(path)
-    if len(pairs) < MIN_CALIBRATION_PAIRS:
-        raise ExportError(f"{path}: {len(pairs)} calibration pairs; full-integer calibration needs at least "
-                          f"{MIN_CALIBRATION_PAIRS} real pairs (a_TAB_b_TAB_label lines)")
+def _calibration_set(task: tasks.Task, tokenizer, path: Path, seq_lens: Sequence[int]) -> conv.CalibrationSet:
+    """Model inputs for calibration at every length: the task's examples, encoded as the task encodes."""
+    examples = _examples(task, path)
+    if len(examples) < MIN_CALIBRATION_EXAMPLES:
+        raise ExportError(f"{path}: {len(examples)} calibration examples; full-integer calibration needs at least "
+                          f"{MIN_CALIBRATION_EXAMPLES} real {task.name} examples ({task.file_layout} lines)")
     out: conv.CalibrationSet = {}
     for L in seq_lens:
         feeds = []
-        for ex in pairs:
-            enc = tokenizer.encode(ex.text_a, ex.text_b, max_seq_len=L)
+        for ex in examples:
+            enc = task.encode(tokenizer, ex, L)
             feeds.append({name: np.asarray([getattr(enc, name)], np.int32)
                           for name in ("input_ids", "input_mask", "segment_ids")})
         out[freeze.signature_key(L)] = feeds
     return out
 
 
+def _require(path: Optional[Path], task: tasks.Task, flag: str, why: str) -> Path:
+    if path is None:
+        raise ExportError(f"the {task.name} task has no bundled data for {why}: pass {flag} FILE "
+                          f"({task.file_layout} lines, the model's own labels)")
+    return path
+
+
+def _build_model(model_dir: ModelDir):
+    """The Keras model to freeze; CheckpointError and friends become an ExportError (exit 2)."""
+    try:
+        return model_dir.build_model()
+    except (CheckpointError, ConfigError, ModelDirError) as err:
+        raise ExportError(str(err)) from None
+
+
 # ------------------------------------------------------------------------------------- pipeline
 def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
     return tqdm(total=total, desc="export", unit="stage", disable=not enabled, leave=True)
 
 
@@ -214,7 +179,7 @@ def validate_options(opts: ExportOptions) -> None:
     """Reject options that would make a gate check nothing: no variants, a NaN or negative allowed
     drop (every comparison with NaN is False), thread counts or run counts below 1."""
     if not opts.variants:
-        raise ExportError(f"--variants is empty: choose one or more of {', '.join(conv.VARIANTS)}")
+        raise ExportError(f"--variants is empty: choose one or more of {', '.join(vr.names())}")
     drop = opts.max_accuracy_drop
     if isinstance(drop, bool) or not isinstance(drop, (int, float)) or not math.isfinite(drop) or drop < 0:
         raise ExportError(f"--max-accuracy-drop must be a finite number of points ≥ 0, got {drop!r}")
@@ -262,89 +227,89 @@ def export(opts: ExportOptions) -> ExportResult:
 
 
 def _export_locked(opts: ExportOptions) -> ExportResult:
+    unknown = [v for v in opts.variants if v not in vr.REGISTRY]
+    if unknown:
+        raise ExportError(f"unknown variant(s) {unknown}; choose from {', '.join(vr.names())}")
     if opts.tf1_meta or opts.frozen_graph:
         return export_tf1_graph(opts)
-    unknown = [v for v in opts.variants if v not in conv.VARIANTS]
-    if unknown:
-        raise ExportError(f"unknown variant(s) {unknown}; choose from {', '.join(conv.VARIANTS)}")
-    if "qat" in opts.variants:
-        _check_qat_options(opts)
     if not opts.seq_lens or min(opts.seq_lens) < 8:
         raise ExportError(f"--seq-lens must be lengths ≥ 8, got {list(opts.seq_lens)}")
     seq_lens = sorted(set(opts.seq_lens))
-    checkpoint, config, labels, trained = _resolve_model(opts)
+    model_dir = _resolve_model(opts)
+    task, config, labels, trained = model_dir.task, model_dir.config, model_dir.labels, model_dir.trained
+    _check_model_transforms(opts, task)
     if max(seq_lens) > config.max_position_embeddings:
         raise ExportError(f"--seq-lens {max(seq_lens)} exceeds the model's max_position_embeddings "
                           f"{config.max_position_embeddings}")
     out = opts.out_dir()
     out.mkdir(parents=True, exist_ok=True)
     fingerprints = Fingerprints(out)
-    tokenizer = FullTokenizer(DEFAULT_VOCAB)
+    tokenizer = model_dir.tokenizer()
     name = f"albert_{opts.preset}"
-    source_digest = _digest(FORMAT_VERSION, _file_digest(_checkpoint_files(checkpoint)), config.to_dict(),
-                            labels, opts.head, seq_lens)
-    calibration_path = Path(opts.calibration) if opts.calibration else DEFAULT_CALIBRATION
-    eval_path = Path(opts.eval) if opts.eval else DEFAULT_EVAL
+    source_digest = _digest(FORMAT_VERSION, _file_digest(model_dir.weight_files()), config.to_dict(),
+                            labels, task.name, task.head, seq_lens, _file_digest([model_dir.vocab]))
+    # None when the task bundles no data of its own: required (ExportError) only where a stage needs it.
+    calibration_path = Path(opts.calibration) if opts.calibration else task.default_calibration
+    eval_path = Path(opts.eval) if opts.eval else task.default_eval
 
     unknown_stages = [st for st in opts.stages if st not in STAGES]
     if unknown_stages:
         raise ExportError(f"unknown stage(s) {unknown_stages}; choose from {', '.join(STAGES)}")
     stages = set(opts.stages)
     arm_env = _prepare_arm(opts, stages)       # before any slow stage: a missing qemu is exit 2 at once
-    eval_examples = _eval_examples(eval_path, opts, labels) if "verify" in stages else None
+    eval_examples = _eval_examples(task, eval_path, opts, labels) if "verify" in stages else None
     bar = _progress(len(stages) + (len(opts.variants) - 1 if "convert" in stages else 0) + 1, opts.progress)
     model = None
     if stages & {"freeze", "verify"}:
         bar.set_postfix_str("load checkpoint")
-        model = freeze.build_model(config, checkpoint, opts.head, num_labels=len(labels))
-        if checkpoint is None:
-            seeded_random_weights(model)
+        model = _build_model(model_dir)
     bar.update()
 
     saved_model = out / "saved_model"
     if "freeze" in stages:
         bar.set_postfix_str("freeze")
         if opts.force or not fingerprints.fresh("saved_model", source_digest, out):
-            freeze.save_saved_model(model, saved_model, seq_lens, opts.head)
-            functions = freeze.serving_functions(model, [max(seq_lens)], opts.head)
+            freeze.save_saved_model(model, saved_model, seq_lens, task.head)
+            functions = freeze.serving_functions(model, [max(seq_lens)], task.head)
             freeze.save_frozen_graph(functions[freeze.signature_key(max(seq_lens))],
                                      out / f"{name}_frozen_L{max(seq_lens)}.pb")
             fingerprints.record("saved_model", source_digest)
         bar.update()
-    elif ("convert" in stages and any(v != "qat" for v in opts.variants)   # qat freezes its own SavedModel
+    elif ("convert" in stages   # a variant with a model transform (qat) freezes its own SavedModel
+          and any(vr.get(v).model_transform is None for v in opts.variants)
           and not fingerprints.fresh("saved_model", source_digest, out)):
         raise ExportError(f"{saved_model} is missing or was made from other inputs: run the freeze stage first "
                           "(freeze/freeze.sh, or --stages freeze)")
 
-    vocab_bytes = Path(DEFAULT_VOCAB).read_bytes()
-    source = str(checkpoint) if checkpoint else "untrained (random weights, seed 0)"
+    vocab_bytes = model_dir.vocab.read_bytes()
+    source = (os.path.relpath(model_dir.source, resources.REPO_DIR) if trained else model_dir.source)
     artifacts: Dict[str, Path] = {v: out / f"{name}_{v}.tflite" for v in opts.variants}
     if "convert" in stages:
         calibration = None
-        if any(v in conv.CALIBRATED for v in opts.variants):
-            calibration = _calibration_set(tokenizer, calibration_path, seq_lens)
+        if any(vr.get(v).calibrated for v in opts.variants):
+            calibration = _calibration_set(task, tokenizer, _require(calibration_path, task, "--calibration",
+                                                                     "int8 calibration"), seq_lens)
         write_bytes_atomic(out / "vocab.txt", vocab_bytes)
         write_bytes_atomic(out / "labels.txt", ("\n".join(labels) + "\n").encode("utf-8"))
         for variant, file in artifacts.items():
             bar.set_postfix_str(f"convert {variant}")
+            spec = vr.get(variant)
             digest = _digest(source_digest, variant,
-                             _file_digest([calibration_path]) if variant in conv.CALIBRATED else None,
-                             _qat_digest(opts, calibration_path) if variant == "qat" else None)
+                             _file_digest([calibration_path]) if spec.calibrated else None,
+                             _transform_digest(spec, opts, calibration_path) if spec.model_transform else None)
             if opts.force or not fingerprints.fresh(file.name, digest, out):
                 signature_keys = [freeze.signature_key(L) for L in seq_lens]
-                if variant == "qat":
+                source_dir = saved_model
+                if spec.model_transform is not None:
                     if model is None:
-                        model = freeze.build_model(config, checkpoint, opts.head, num_labels=len(labels))
-                        if checkpoint is None:
-                            seeded_random_weights(model)
-                    train_path = Path(opts.qat_train) if opts.qat_train else calibration_path
-                    raw = _convert_qat(model, opts, out, tokenizer, labels, seq_lens, calibration, train_path)
-                else:
-                    raw = conv.convert_saved_model(saved_model, variant, signature_keys, calibration)
+                        model = _build_model(model_dir)
+                    source_dir = _transformed_saved_model(spec, model, opts, out, task, tokenizer, labels, seq_lens,
+                                                          calibration_path)
+                raw = conv.convert_saved_model(source_dir, variant, signature_keys, calibration)
                 meta = metadata.build_metadata(
-                    model_name=name, variant=variant, head=opts.head, seq_lens=seq_lens, labels=labels,
-                    do_lower_case=True, config=config.to_dict(), trained=trained,
-                    source=os.path.relpath(source, REPO_DIR) if checkpoint else source)
+                    model_name=name, variant=variant, task=task.name, head=task.head, outputs=task.outputs,
+                    seq_lens=seq_lens, labels=labels, do_lower_case=True, config=config.to_dict(), trained=trained,
+                    source=source)
                 write_bytes_atomic(file, metadata.embed(raw, meta, vocab_bytes, labels))
                 write_bytes_atomic(file.with_suffix(".json"), metadata.metadata_json(meta))
                 fingerprints.record(file.name, digest)
@@ -356,8 +321,7 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
         if missing:
             raise ExportError(f"nothing to verify: {missing} missing; run the convert stage first")
         bar.set_postfix_str("verify")
-        report = _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trained, source, config,
-                         eval_examples)
+        report = _verify(model, opts, artifacts, model_dir, tokenizer, eval_path, seq_lens, source, eval_examples)
         failures = verify.check_gates(report["variants"], report.get("tf_accuracy"), opts.max_accuracy_drop,
                                       apply_accuracy_gate=trained)
         if arm_env is not None:
@@ -371,79 +335,73 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
     return ExportResult(out, report, failures)
 
 
-def _check_qat_options(opts: ExportOptions) -> None:
-    """Fail before any slow stage when the qat variant cannot run."""
-    if opts.head != "classifier":
-        raise ExportError("the qat variant needs --head classifier (it fine-tunes on labelled pairs)")
-    if opts.qat_steps < 0:
-        raise ExportError(f"--qat-steps must be ≥ 0, got {opts.qat_steps}")
-    if opts.qat_train and not Path(opts.qat_train).is_file():
-        raise ExportError(f"--qat-train {opts.qat_train}: file not found (a<TAB>b<TAB>label lines)")
+def _check_model_transforms(opts: ExportOptions, task: tasks.Task) -> None:
+    """Fail before any slow stage when a variant's model transform (qat) cannot run on these options."""
+    for name in opts.variants:
+        transform = vr.get(name).model_transform
+        if transform is not None:
+            try:
+                transform.check(opts, task)
+            except vr.VariantInputError as err:
+                raise ExportError(str(err)) from None
 
 
-def _qat_digest(opts: ExportOptions, calibration_path: Path) -> list:
-    train = Path(opts.qat_train) if opts.qat_train else calibration_path
-    return [_file_digest([train]) if train.is_file() else str(train), opts.qat_steps, opts.qat_learning_rate]
+def _transform_digest(spec: vr.Variant, opts: ExportOptions, calibration_path: Optional[Path]) -> list:
+    """What a variant's model transform depends on (its files' contents and its settings), for the fingerprint."""
+    files, values = spec.model_transform.inputs(opts, calibration_path)
+    return [_file_digest([f]) if f.is_file() else str(f) for f in files] + list(values)
 
 
-def _convert_qat(model, opts: ExportOptions, out: Path, tokenizer, labels, seq_lens, calibration,
-                 train_path: Path) -> bytes:
-    """The `qat` variant: fake-quant fine-tune a copy of `model`, save its SavedModel, convert to int8."""
-    from albert_edge.export import qat
-    examples = _pairs(train_path)
+def _transformed_saved_model(spec: vr.Variant, model, opts: ExportOptions, out: Path, task: tasks.Task, tokenizer,
+                             labels: Sequence[str], seq_lens: Sequence[int], calibration_path: Optional[Path]) -> Path:
+    """The variant's own SavedModel: its model transform applied to the float model (qat: fake-quant fine-tuned)."""
+    inputs = vr.TransformInputs(options=opts, task=task, tokenizer=tokenizer, labels=labels, seq_lens=seq_lens,
+                                calibration_path=calibration_path, read_examples=lambda path: _examples(task, path))
     try:
-        label_ids(examples, labels)
-    except DataError as err:
-        raise ExportError(f"--qat-train {train_path}: {err}") from None
-    # Pairs are ~20–40 tokens: fine-tuning at ≤ 64 tokens sees them whole at half the cost of 128.
-    train_len = min(max(seq_lens), qat.DEFAULT_SEQ_LEN)
-    try:
-        qat_model = qat.quantize_aware_finetune(model, examples, tokenizer, seq_len=train_len, steps=opts.qat_steps,
-                                                learning_rate=opts.qat_learning_rate, labels=labels)
-    except qat.QatError as err:
+        transformed = spec.model_transform.apply(model, inputs)
+    except vr.VariantInputError as err:
         raise ExportError(str(err)) from None
-    qat_saved_model = freeze.save_saved_model(qat_model, out / "saved_model_qat", seq_lens, opts.head)
-    return qat.convert_qat(qat_saved_model, [freeze.signature_key(L) for L in seq_lens], calibration)
+    return freeze.save_saved_model(transformed, out / f"saved_model_{spec.name}", seq_lens, task.head)
 
 
-def _eval_examples(eval_path: Path, opts: ExportOptions, labels: Sequence[str]) -> List:
-    """The evaluation pairs, checked before any slow stage: every label must be one of the model's.
+def _eval_examples(task: tasks.Task, eval_path: Optional[Path], opts: ExportOptions, labels: Sequence[str]) -> List:
+    """The evaluation examples, checked before any slow stage: every label must be one of the model's.
 
-    Why before freezing: one bad label used to turn the accuracy gate into "agreement only" and
-    a failing export into exit 0. Now the gate checks what it says, or the export stops here
-    naming file:line.
+    Why before freezing: a gate must check what it says. Skipping examples with unknown labels
+    (or falling back to agreement with TF) would let a failing export exit 0; instead the export
+    stops here, in seconds, naming file:line.
     """
-    examples = _pairs(eval_path, opts.eval_limit)
-    if opts.head == "classifier":
+    examples = _examples(task, _require(eval_path, task, "--eval", "the accuracy gate"), opts.eval_limit)
+    if task.head == "classifier":
         try:
-            label_ids(examples, labels)
+            task.label_ids(examples, labels)
         except DataError as err:
             raise ExportError(f"--eval {err}; the accuracy gate needs every evaluation label "
                               f"to be one of the model's labels") from None
     return examples
 
 
-def _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trained, source, config,
-            examples=None) -> dict:
+def _verify(model, opts: ExportOptions, artifacts: Dict[str, Path], model_dir: ModelDir, tokenizer,
+            eval_path: Path, seq_lens: Sequence[int], source: str, examples: Optional[List] = None) -> dict:
+    task, labels, trained = model_dir.task, model_dir.labels, model_dir.trained
     if examples is None:
-        examples = _eval_examples(eval_path, opts, labels)
-    pairs = [(e.text_a, e.text_b) for e in examples]
-    parity_sets = {L: [tokenizer.encode(a, b, max_seq_len=L) for a, b in pairs[:32]] for L in seq_lens}
-    report = {"model": f"albert_{opts.preset}", "source": source, "trained": trained, "head": opts.head,
-              "seq_lens": seq_lens, "labels": labels, "eval_file": str(eval_path), "config": config.to_dict(),
-              "threads": list(opts.threads), "variants": []}
-    if opts.head == "mlm":
+        examples = _eval_examples(task, eval_path, opts, labels)
+    pairs = [task.texts(e) for e in examples]
+    parity_sets = {L: [task.encode(tokenizer, e, L) for e in examples[:32]] for L in seq_lens}
+    report = {"model": f"albert_{opts.preset}", "source": source, "trained": trained, "task": task.name,
+              "head": task.head, "seq_lens": list(seq_lens), "labels": labels, "eval_file": str(eval_path),
+              "config": model_dir.config.to_dict(), "threads": list(opts.threads), "variants": []}
+    if task.head == "mlm":
         reference = {L: _mlm_reference(model, encs) for L, encs in parity_sets.items()}
         for variant, path in artifacts.items():
             report["variants"].append(_verify_mlm(path, variant, parity_sets, reference, opts))
         return report
     parity_reference = {L: verify.tf_logits(model, encs) for L, encs in parity_sets.items()}
-    gold = np.asarray(label_ids(examples, labels))   # checked by _eval_examples before freezing
+    gold = np.asarray(task.label_ids(examples, labels))   # checked by _eval_examples before freezing
     encodings, lengths = verify.bucket_encodings(tokenizer, pairs, seq_lens)
     eval_set = verify.EvalSet(encodings, lengths, gold)
     eval_reference = verify.tf_logits_bucketed(model, eval_set)
-    if gold is not None:
-        report["tf_accuracy"] = round(float(np.mean(eval_reference.argmax(-1) == gold)), 4)
+    report["tf_accuracy"] = round(task.score(eval_reference, gold)["accuracy"], 4)
     report["n_eval"] = len(pairs)
     report["bucket_histogram"] = {f"L{L}": lengths.count(L) for L in seq_lens}
     for variant, path in artifacts.items():
@@ -456,7 +414,7 @@ def _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trai
     for r in report["variants"]:
         if fp32:
             r["size_vs_fp32"] = round(r["size_mb"] / fp32["size_mb"], 3)
-    if trained and list(labels) == ["0", "1"]:
+    if trained and task.behaviour_suite and list(labels) == ["0", "1"]:
         report["behaviour"] = {variant: _behaviour(path) for variant, path in artifacts.items()}
     return report
 
@@ -464,9 +422,6 @@ def _verify(model, opts, artifacts, tokenizer, eval_path, labels, seq_lens, trai
 def _behaviour(path: Path) -> dict:
     """The behaviour suite (albert_edge.behaviour) on one exported similarity model: reported, not a
     gate — a user's own similarity model may be meant for another domain's notion of "same"."""
-    from albert_edge.behaviour import run_suite
-    from albert_edge.similarity import Similarity
-
     report = run_suite(Similarity(path).predict_sentences)
     if not report.ok:
         logger.warning("%s: behaviour below target in %s", path.name, ", ".join(report.failed_gates))
@@ -474,14 +429,12 @@ def _behaviour(path: Path) -> dict:
 
 
 def _mlm_reference(model, encodings) -> np.ndarray:
-    import tensorflow as tf
     feeds = {n: tf.constant([getattr(e, n) for e in encodings[:4]], tf.int32)
              for n in ("input_ids", "input_mask", "segment_ids")}
     return tf.nn.log_softmax(model(feeds), axis=-1).numpy()
 
 
 def _verify_mlm(path, variant, parity_sets, reference, opts) -> dict:
-    from albert_edge.runtime import TFLiteModel
     runtime = TFLiteModel(path)
     delta = 0.0
     for L, encs in parity_sets.items():
@@ -513,7 +466,7 @@ def export_tf1_graph(opts: ExportOptions) -> ExportResult:
     if not placeholders:
         raise ExportError(f"{pb}: the graph has no Placeholder inputs")
     shapes = {n: s for n, s in placeholders}
-    variants = [v for v in opts.variants if v in ("fp32", "fp16", "dynamic_int8")]
+    variants = [v for v in opts.variants if vr.get(v).from_tf1_graph]
     skipped = sorted(set(opts.variants) - set(variants))
     if skipped:
         logger.warning("variants %s need calibration feeds for every input of albert_zh's raw graph; "
@@ -573,9 +526,16 @@ def render_markdown(report: dict) -> str:
         lines.append("## Gate failures")
         lines.extend(f"- {f}" for f in report["failures"])
     else:
-        lines.append("All gates passed (fp32 parity ≤ 1e-4; quantized accuracy drop within the limit).")
+        parity = [f"{v['variant']} parity ≤ {_short(vr.get(v['variant']).max_logit_delta)}" for v in report["variants"]
+                  if v["variant"] in vr.REGISTRY and vr.get(v["variant"]).max_logit_delta is not None]
+        lines.append(f"All gates passed ({'; '.join(parity + ['quantized accuracy drop within the limit'])}).")
     lines.append("")
     return "\n".join(lines)
+
+
+def _short(x: float) -> str:
+    """1e-4 rather than 0.0001 or 1e-04."""
+    return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e")
 
 
 def _behaviour_markdown(behaviour: Dict[str, dict]) -> List[str]:
@@ -603,7 +563,7 @@ def _prepare_arm(opts: ExportOptions, stages: set):
         return None
     if "verify" not in stages:
         raise ExportError("--verify-arm runs with the verify stage: add verify to --stages")
-    from albert_edge.benchmark import arm
+    from albert_edge.benchmark import arm   # the qemu runner lives with the benchmarks; only --verify-arm needs it
     try:
         return arm.prepare(arm.parse_cpu_list(",".join(opts.arm_cpus)))
     except (arm.ArmEnvironmentError, ValueError) as err:

@@ -22,7 +22,8 @@ the converter calibrates those on the same real sentence pairs as the post-train
 
 The result is full-integer, like `int8_full` (every op int8; int32 ids in, float logits out):
 QAT's use is the integer-only target, where post-training quantization hurts most. On CPUs the
-mixed `int8` variant (float LayerNorm / softmax, see `convert.py`) is faster.
+mixed `int8` variant (float LayerNorm / softmax, see `variants.py`) is faster. The `qat` entry in
+`variants.py` runs `finetune_for_export` before freezing and converts the result full-integer.
 
 The shared ALBERT transformer layer is one wrapped layer called `num_hidden_layers` times, so its
 weights (and its output range) stay shared — one copy in the .tflite, as in the float model.
@@ -30,7 +31,7 @@ weights (and its output range) stay shared — one copy in the .tflite, as in th
 from __future__ import annotations
 
 import logging
-import os
+from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -329,13 +330,27 @@ def quantize_aware_finetune(model: AlbertClassifier, examples, tokenizer, seq_le
     return qat_model
 
 
-# ------------------------------------------------------------------------------ conversion
-def convert_qat(saved_model_dir: str | os.PathLike, signature_keys: Sequence[str], calibration=None) -> bytes:
-    """QAT SavedModel → full-int8 .tflite bytes (int32 inputs, float logits, builtin ops only).
+# ------------------------------------------------------------------------------ export
+def finetune_for_export(model: AlbertClassifier, inputs, train_path: Path) -> keras.Model:
+    """The `qat` variant's model transform (`variants.py`): fake-quant fine-tune a copy of `model` on
+    the labelled examples in `train_path`. The export freezes the result as its own SavedModel and
+    converts it full-integer; calibration fills the ranges of tensors that carry no FakeQuant.
 
-    FakeQuant ranges come from training; `calibration` (the pairs the post-training variants use)
-    fills the ranges of tensors inside our layers that carry no FakeQuant. The converter needs it:
-    without a representative dataset those tensors would have no range at all.
+    `inputs` is a `variants.TransformInputs`. Bad training data or a model tfmot cannot wrap is a
+    `VariantInputError` (the export's exit 2).
     """
-    from albert_edge.export import convert as conv
-    return conv.convert_saved_model(saved_model_dir, "qat", signature_keys, calibration)
+    from albert_edge.data.tasks import DataError
+    from albert_edge.export.variants import VariantInputError
+    examples = inputs.read_examples(train_path)
+    try:
+        inputs.task.label_ids(examples, inputs.labels)
+    except DataError as err:
+        raise VariantInputError(f"--qat-train {train_path}: {err}") from None
+    # Pairs are ~20–40 tokens: fine-tuning at ≤ 64 tokens sees them whole at half the cost of 128.
+    train_len = min(max(inputs.seq_lens), DEFAULT_SEQ_LEN)
+    options = inputs.options
+    try:
+        return quantize_aware_finetune(model, examples, inputs.tokenizer, seq_len=train_len, steps=options.qat_steps,
+                                       learning_rate=options.qat_learning_rate, labels=inputs.labels)
+    except QatError as err:
+        raise VariantInputError(str(err)) from None

@@ -15,12 +15,11 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
+from albert_edge.export import variants
 from albert_edge.runtime import TFLiteModel
 from albert_edge.tokenization import Encoding, needed_length, pick_seq_len
 
 logger = logging.getLogger(__name__)
-
-FP32_PARITY_LIMIT = 1e-4
 
 
 @dataclasses.dataclass
@@ -114,19 +113,22 @@ def verify_variant(path: Path, variant: str, *, parity_sets: Dict[int, List[Enco
 
 def check_gates(records: Sequence[dict], tf_accuracy: Optional[float], max_accuracy_drop: float,
                 apply_accuracy_gate: bool = True) -> List[str]:
-    """Failures: fp32 parity beyond 1e-4, or a quantized variant losing more than the allowed points."""
+    """Failures: a variant's logits further from TF than its `max_logit_delta` (fp32: 1e-4), or an
+    `accuracy_gated` variant losing more than the allowed points against the reference (fp32)."""
     failures = []
     for r in records:
-        if r["variant"] == "fp32" and r["max_abs_logit_delta"] > FP32_PARITY_LIMIT:
-            failures.append(f"fp32 parity: max |Δlogit| {r['max_abs_logit_delta']:.2e} > {FP32_PARITY_LIMIT:.0e}")
-    fp32 = next((r for r in records if r["variant"] == "fp32" and "accuracy" in r), None)
-    baseline = fp32["accuracy"] if fp32 else tf_accuracy
+        limit = variants.get(r["variant"]).max_logit_delta
+        if limit is not None and r["max_abs_logit_delta"] > limit:
+            failures.append(f"{r['variant']} parity: max |Δlogit| {r['max_abs_logit_delta']:.2e} > {limit:.0e}")
+    reference = next((r for r in records if r["variant"] == variants.REFERENCE and "accuracy" in r), None)
+    baseline = reference["accuracy"] if reference else tf_accuracy
     if apply_accuracy_gate and baseline is not None:
         for r in records:
-            if r["variant"] != "fp32" and "accuracy" in r:
+            if variants.get(r["variant"]).accuracy_gated and "accuracy" in r:
                 drop = (baseline - r["accuracy"]) * 100.0
                 r["accuracy_drop_points"] = round(drop, 2)
                 if drop > max_accuracy_drop:
-                    failures.append(f"{r['variant']}: accuracy {r['accuracy']:.4f} is {drop:.2f} points below fp32 "
-                                    f"{baseline:.4f} (allowed {max_accuracy_drop}); try --variants qat or int16x8")
+                    failures.append(f"{r['variant']}: accuracy {r['accuracy']:.4f} is {drop:.2f} points below "
+                                    f"{variants.REFERENCE} {baseline:.4f} (allowed {max_accuracy_drop}); "
+                                    "try --variants qat or int16x8")
     return failures

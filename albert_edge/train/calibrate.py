@@ -23,6 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from albert_edge import checkpoint, tasks
+from albert_edge.cli import quiet_tensorflow, run_job, setup_logging
+from albert_edge.data.tasks import DataError
+from albert_edge.model_dir import ModelDir, ModelDirError
+from albert_edge.train.finetune_data import encode_examples
+
 logger = logging.getLogger(__name__)
 
 
@@ -46,30 +52,28 @@ def best_shift(margins: np.ndarray, labels: np.ndarray) -> tuple[float, float, f
     return best[1], before, best[0]
 
 
-def calibrate(model_dir: str, data_file: str, task: str = "pairs", max_seq_len: int = 128,
+def calibrate(model_dir: str, data_file: str, task: str | None = None, max_seq_len: int = 128,
               batch_size: int = 128, dry_run: bool = False) -> dict:
+    """Shift the output bias of the binary classifier in `model_dir` (a finetune output) to the
+    label prior of `data_file`, read as `task` (default: the model's task)."""
+    # Imported here, not at the top: this module is also a command, whose --help must answer
+    # without loading TensorFlow.
     import tensorflow as tf  # noqa: PLC0415
 
-    from albert_edge import checkpoint  # noqa: PLC0415
-    from albert_edge.config import AlbertConfig  # noqa: PLC0415
-    from albert_edge.data.tasks import DataError, read_examples  # noqa: PLC0415
-    from albert_edge.modeling import AlbertClassifier, dummy_inputs  # noqa: PLC0415
-    from albert_edge.tokenization import FullTokenizer  # noqa: PLC0415
-    from albert_edge.train.finetune import encode_examples, make_dataset  # noqa: PLC0415
+    from albert_edge.train.finetune import make_dataset  # noqa: PLC0415
 
     folder = Path(model_dir)
-    labels_file = folder / "labels.txt"
-    if not labels_file.is_file() or not (folder / "albert_config.json").is_file():
-        raise CalibrationError(f"{folder}: expected albert_config.json and labels.txt (a finetune output)")
-    label_list = [l.strip() for l in labels_file.read_text(encoding="utf-8").splitlines() if l.strip()]
-    if len(label_list) != 2:
-        raise CalibrationError(f"{labels_file}: bias calibration is for binary classifiers")
-    config = AlbertConfig.from_json_file(folder / "albert_config.json")
-    model = AlbertClassifier(config, num_labels=2)
-    model(dummy_inputs(8))
-    checkpoint.load_weights(model, str(folder), require_heads=("classifier/",))
+    if not (folder / "labels.txt").is_file():
+        raise CalibrationError(f"{folder}: expected a finetune output folder (checkpoint, albert_config.json, labels.txt)")
     try:
-        data = encode_examples(read_examples(data_file, task), label_list, FullTokenizer(), max_seq_len)
+        loaded = ModelDir.load(folder, task=task)
+    except (ModelDirError, tasks.UnknownTask) as err:
+        raise CalibrationError(str(err)) from None
+    if len(loaded.labels) != 2:
+        raise CalibrationError(f"{folder / 'labels.txt'}: bias calibration is for binary classifiers")
+    model = loaded.build_model(head="classifier")
+    try:
+        data = encode_examples(loaded.task.read(data_file), loaded.labels, loaded.tokenizer(), max_seq_len)
     except DataError as err:
         raise CalibrationError(str(err)) from None
     predict = tf.function(lambda f: model(f, training=False), reduce_retracing=True)
@@ -94,19 +98,15 @@ def main(argv: list[str] | None = None) -> int:
                                             "prior of a target-domain training file.")
     p.add_argument("--model", required=True, help="finetune output folder")
     p.add_argument("--data", required=True, help="target-domain TRAINING data (not the validation set)")
-    p.add_argument("--task", default="pairs", choices=("pairs", "single", "nli"))
+    p.add_argument("--task", choices=tasks.names(trainable=True), help="format of --data (default: the model's task)")
     p.add_argument("--max-seq-len", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--dry-run", action="store_true", help="report the shift, change nothing")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        result = calibrate(args.model, args.data, args.task, args.max_seq_len, args.batch_size, args.dry_run)
-    except CalibrationError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps(result))
-    return 0
+    setup_logging(False, logging.INFO, "%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_tensorflow()
+    return run_job(lambda: calibrate(args.model, args.data, args.task, args.max_seq_len, args.batch_size,
+                                     args.dry_run), (CalibrationError,))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """Pieces both training jobs share: threads, devices, strategies, resumable state, logs.
 
 Kept apart from the jobs so that `pretrain.py` and `finetune.py` read as the training recipe only.
+TensorFlow is imported by the functions that use it, not at the top: `resolve_config` is also
+called by `finetune_data`, which reads and checks the training data before TensorFlow loads.
 """
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import glob
 import json
 import logging
@@ -14,25 +15,19 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from albert_edge.fileio import write_text_atomic  # noqa: F401 — re-exported: one atomic writer for the package
+from tqdm import tqdm
+
+from albert_edge.config import PRESETS, AlbertConfig, ConfigError
+from albert_edge.model_dir import ModelDir, ModelDirError
+# Defined in the TensorFlow-free options module (the CLIs parse with them); the same objects here.
+from albert_edge.train.options import (OPTIMIZERS, PRECISIONS, STRATEGIES, RunOptions,  # noqa: F401
+                                       TrainingError, add_run_arguments)
 
 logger = logging.getLogger(__name__)
-
-STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
-# Keras mixed-precision policies by flag value. Variables stay float32 either way; bf16 needs no
-# loss scaling (same exponent range as float32) and runs matmuls on AVX-512 BF16 / AMX units.
-PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}
-OPTIMIZERS = ("adamw", "lamb")    # train.optimization builds them; here so CLIs parse without TensorFlow
-
-
-class TrainingError(ValueError):
-    """A user mistake (missing files, bad flag combination); printed without a traceback."""
 
 
 def load_config(config: Any):
     """A preset name (``tiny``), a json path, or an AlbertConfig."""
-    from albert_edge.config import PRESETS, AlbertConfig, ConfigError  # noqa: PLC0415
-
     if isinstance(config, AlbertConfig):
         return config
     try:
@@ -49,19 +44,15 @@ def resolve_config(config: Any, init_checkpoint: str | None):
     Why: a checkpoint's own config is the only one its variables fit, so starting from one should
     not need it spelled out again (a fine-tuned or embedding-initialised model carries its own).
     """
-    from albert_edge.checkpoint import config_for_checkpoint  # noqa: PLC0415
-    from albert_edge.config import ConfigError  # noqa: PLC0415
-
     if config:
         return load_config(config)
     if init_checkpoint:
         try:
-            found = config_for_checkpoint(init_checkpoint)
-        except ConfigError as err:
+            found = ModelDir.load(init_checkpoint, fallback_preset="tiny").config
+        except ModelDirError as err:
             raise TrainingError(f"--init-checkpoint: {err}") from None
-        if found is not None:
-            logger.info("config from beside %s", init_checkpoint)
-            return found
+        logger.info("config from beside %s", init_checkpoint)
+        return found
     return load_config("tiny")
 
 
@@ -211,47 +202,9 @@ class StepTimer:
         return r
 
 
-@dataclasses.dataclass(kw_only=True)
-class RunOptions:
-    """Options every training job shares (one flag each in `add_run_arguments`)."""
-    seed: int = 12345
-    strategy: str = "default"
-    devices: Sequence[str] | None = None
-    tpu: str | None = None
-    cpu_devices: int | None = None
-    intra_op_threads: int | None = None
-    inter_op_threads: int | None = None
-    stop_after_steps: int | None = None   # stop early (tests, time-boxed sessions); resumable
-    max_wall_seconds: float | None = None
-    precision: str = "fp32"
-    progress: bool = True
-
-
-def add_run_arguments(p, defaults) -> None:
-    """The flags every training CLI shares: seed, tf.distribute strategy, threads, stopping, progress."""
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--strategy", choices=STRATEGIES, default=defaults.strategy)
-    p.add_argument("--devices", nargs="+", default=None, help="devices for mirrored / one_device")
-    p.add_argument("--tpu", default=None, help="TPU name or grpc:// address for --strategy tpu")
-    p.add_argument("--cpu-devices", type=int, default=None,
-                   help="split the CPU into N logical devices (test the mirrored path on a CPU)")
-    p.add_argument("--intra-op-threads", type=int, default=None)
-    p.add_argument("--inter-op-threads", type=int, default=None)
-    p.add_argument("--stop-after-steps", type=int, default=None,
-                   help="train this many steps in this run, then save and exit (resumable)")
-    p.add_argument("--max-wall-seconds", type=float, default=None,
-                   help="save (and write the model folder) and exit after this much wall time (resumable)")
-    p.add_argument("--precision", choices=tuple(PRECISIONS), default=defaults.precision,
-                   help="bf16: bfloat16 activations with float32 weights (mixed precision); measure "
-                        "first: it pays where the CPU has AVX-512 BF16 or AMX, and on GPUs")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
-
-
 def run_window(start: int, total: int, stop_after: int | None, desc: str, progress: bool):
     """(last step of this run, tqdm bar): the whole schedule, or `stop_after` steps from `start`
     (resumable slices), with a progress bar that starts where the previous run stopped."""
-    from tqdm import tqdm  # noqa: PLC0415
-
     last = total if stop_after is None else min(total, start + stop_after)
     bar = tqdm(total=total, initial=start, desc=desc, unit="step", disable=not progress, mininterval=5.0)
     return last, bar

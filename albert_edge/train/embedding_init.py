@@ -23,7 +23,6 @@ Pipeline (each step a small pure function, so each is tested on its own)::
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
@@ -31,31 +30,20 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence, Tuple
 
 import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
 
-from albert_edge.train.common import TrainingError
+from albert_edge import checkpoint
+from albert_edge.fileio import atomic_dir
+from albert_edge.modeling import AlbertForPretraining
+from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer
+from albert_edge.train.common import load_config
+# Defined in the TensorFlow-free options module (the CLI parses with it); the same objects here.
+from albert_edge.train.options import EmbeddingInitOptions, TrainingError
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_STEM = "model.ckpt-0"
-
-
-@dataclasses.dataclass
-class EmbeddingInitOptions:
-    """Every setting; each is a ``python -m albert_edge.embedding_init`` flag."""
-
-    corpus: Sequence[str] = ()
-    output_dir: str = ""
-    config: str = "tiny"
-    vocab_file: str | None = None
-    do_lower_case: bool = True
-    window: int = 5              # context: ±window tokens on the same line
-    min_count: int = 5           # rarer tokens keep their random initialisation
-    alpha: float = 0.75          # context-distribution smoothing (word2vec's negative-sampling power)
-    max_tokens: int = 50_000_000 # corpus prefix used (memory: ~10 bytes per token)
-    max_kept: int = 12_000       # most frequent tokens factorised (memory: ~24·max_kept² bytes)
-    power_iterations: int = 6
-    seed: int = 12345
-    progress: bool = True
 
 
 # --------------------------------------------------------------------------- corpus → ids
@@ -158,9 +146,6 @@ def nearest(vectors: np.ndarray, row: int, k: int = 5) -> np.ndarray:
 # --------------------------------------------------------------------------- job
 def build_embedding_init(opts: EmbeddingInitOptions) -> dict:
     """Count, factorise, write the checkpoint; returns the summary also saved as embedding_init.json."""
-    from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer  # noqa: PLC0415
-    from albert_edge.train.common import load_config  # noqa: PLC0415
-
     if not opts.corpus:
         raise TrainingError("--corpus is required")
     if not opts.output_dir:
@@ -215,8 +200,6 @@ def _with_progress(items: Iterator[Tuple[str, int]], opts: EmbeddingInitOptions)
     if not opts.progress:
         yield from items
         return
-    from tqdm import tqdm  # noqa: PLC0415
-
     with tqdm(total=total, unit="B", unit_scale=True, desc="tokenize") as bar:
         for line, size in items:
             bar.update(size)
@@ -240,12 +223,6 @@ def _write_checkpoint(opts, config, kept, vectors, summary) -> None:
 
     No heads: pretraining then starts its MLM bias at the unigram prior, fine-tuning its classifier
     fresh, as they do from random init."""
-    import tensorflow as tf  # noqa: PLC0415
-
-    from albert_edge import checkpoint  # noqa: PLC0415
-    from albert_edge.fileio import atomic_dir  # noqa: PLC0415
-    from albert_edge.modeling import AlbertForPretraining  # noqa: PLC0415
-
     tf.random.set_seed(opts.seed)
     model = AlbertForPretraining(config).build_weights()    # fresh; only the encoder is written
     table = model.weight_map()["embeddings/word_embeddings"]

@@ -1,6 +1,6 @@
 """Fine-tuning ALBERT classifiers, as albert_zh's ``run_classifier.py`` (LCQMC, AFQMC, TNEWS, XNLI).
 
-Tasks (readers in :mod:`albert_edge.data.tasks`):
+Tasks are the trainable entries of :mod:`albert_edge.tasks` (file format, label set, encoding):
 
 * ``pairs``  — ``sentence_a<TAB>sentence_b<TAB>label`` (LCQMC, AFQMC, OPPO, PAWS-X with its header);
 * ``single`` — ``text<TAB>label`` (ChnSentiCorp, TNEWS);
@@ -18,7 +18,7 @@ The job evaluates after every epoch (or every ``eval_every_steps``), keeps the b
 
     <output_dir>/albert_model.ckpt.{index,data-00000-of-00001}   brightmart layout + classifier
     <output_dir>/checkpoint                                       (tf.train.latest_checkpoint)
-    <output_dir>/albert_config.json   labels.txt   eval_results.json   train_log.jsonl
+    <output_dir>/albert_config.json   labels.txt   task.txt   eval_results.json   train_log.jsonl
     <output_dir>/state/               optimizer + step (resume; not part of a shipped model)
 
 Re-running the same command resumes from ``state/`` at the step it holds, with the same data order.
@@ -34,178 +34,39 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Sequence
 
 import numpy as np
+import tensorflow as tf
 
-from albert_edge.train.common import (JsonlLog, RunOptions, StepTimer, TrainingError, configure_runtime,
-                                      current_lr, make_strategy, precision_policy, resolve_config, run_window,
-                                      sum_over_replicas, write_text_atomic)
+from albert_edge import checkpoint
+from albert_edge.metrics import wilson_interval
+from albert_edge.model_dir import ModelDir
+from albert_edge.modeling import AlbertClassifier, dummy_inputs
+from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime, current_lr,
+                                      make_strategy, precision_policy, run_window, sum_over_replicas)
+from albert_edge.fileio import write_text_atomic
+# The data half is TensorFlow-free (finetune_data), the options too (options); their names are
+# re-exported here so that callers import everything fine-tuning from this one module.
+from albert_edge.train.finetune_data import (EncodedSet, FinetuneData, bucketed_order,  # noqa: F401
+                                             drop_empty_sentences, encode_examples, prepare_data,
+                                             resolve_labels)
+from albert_edge.train.optimization import apply_global_gradients, create_optimizer
+from albert_edge.train.options import TASKS, FinetuneOptions  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
 FINAL_STEM = "albert_model.ckpt"
-TASKS = ("pairs", "single", "nli")
-
-
-@dataclasses.dataclass
-class FinetuneOptions(RunOptions):
-    """Every fine-tuning setting; each is a ``python -m albert_edge.finetune`` flag."""
-
-    task: str = "pairs"
-    train_files: Sequence[str] = ()
-    eval_file: str | None = None
-    output_dir: str = ""
-    config: str | None = None            # preset / json; default: init checkpoint's, else tiny
-    init_checkpoint: str | None = None
-    vocab_file: str | None = None
-    do_lower_case: bool = True
-    labels: Sequence[str] | str | None = None   # list, or a labels.txt path; default: inferred
-    max_seq_len: int = 128
-    batch_size: int = 64
-    epochs: float = 5.0
-    learning_rate: float = 1e-4
-    warmup_proportion: float = 0.1
-    weight_decay: float = 0.01
-    clip_norm: float = 1.0
-    dropout: float = 0.1
-    max_train_examples: int | None = None
-    swap_pairs: bool = False             # pairs task: also train on (b, a) — the relation is symmetric
-    transitive_pairs: bool = False       # pairs task: also train on pairs implied by a≡b≡c / a≡b≢c
-    edited_pairs: int = 0                # pairs task: add up to N one-edit rewrites per edit kind
-    ema_decay: float = 0.0               # > 0: evaluate, keep and ship a moving average of the weights
-    eval_every_steps: int | None = None
-    eval_batch_size: int = 128
-    save_every: int = 200
-    log_every: int = 20
 
 
 # --------------------------------------------------------------------------- data
-# The label set of each task when --labels is not given (albert_zh's processors: LCQMC-style pairs
-# are 0/1, XNLI is contradiction/entailment/neutral). `single` tasks differ (ChnSentiCorp 0/1,
-# TNEWS 100…116), so they name theirs.
-TASK_DEFAULT_LABELS = {"pairs": ("0", "1"), "nli": ("contradiction", "entailment", "neutral")}
-
-
-def resolve_labels(labels: Sequence[str] | str | None, examples=None, task: str | None = None,
-                   init_checkpoint: str | None = None) -> list[str]:
-    """The label set: --labels, else the init checkpoint's labels.txt, else the task's default.
-
-    Why never inferred from the data: one typo (`x` on line 9) used to become a third class, and
-    a 3-class model was written with exit 0. A label outside this set is an error naming its
-    file:line (`encode_examples`), found before TensorFlow loads. `task=None` keeps the old
-    inference for library callers that ask for it explicitly.
-    """
-    if labels is None:
-        if init_checkpoint:
-            folder = Path(init_checkpoint) if Path(init_checkpoint).is_dir() else Path(init_checkpoint).parent
-            if (folder / "labels.txt").is_file():
-                return resolve_labels(str(folder / "labels.txt"))
-        if task is None:
-            from albert_edge.data.tasks import infer_labels  # noqa: PLC0415
-            return infer_labels(examples or [])
-        if task in TASK_DEFAULT_LABELS:
-            return list(TASK_DEFAULT_LABELS[task])
-        found = sorted({ex.label for ex in (examples or [])})[:8]
-        raise TrainingError(f"the {task} task has no default label set: pass --labels with every class, "
-                            f"e.g. --labels {','.join(found) or 'neg,pos'} (or a labels.txt path)")
-    if isinstance(labels, (str, os.PathLike)):
-        path = Path(labels)
-        if path.is_file():
-            try:
-                found = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-                         if line.strip()]
-            except (OSError, UnicodeDecodeError) as err:
-                raise TrainingError(f"--labels {path}: cannot read it ({err})") from None
-            if not found:
-                raise TrainingError(f"{path}: empty labels file")
-            out = found
-        else:
-            out = [s.strip() for s in str(labels).split(",") if s.strip()]
-    else:
-        out = [str(x) for x in labels]
-    if len(out) < 2:
-        raise TrainingError(f"--labels needs at least two classes, got {out}")
-    if len(set(out)) != len(out):
-        raise TrainingError(f"--labels has a duplicate: {out}")
-    return out
-
-
-def drop_empty_sentences(examples: list, what: str) -> list:
-    """Examples whose sentences are all non-empty; the dropped ones are counted in a warning.
-
-    An empty sentence carries no signal for its label (a pair with one empty side teaches
-    "different" from nothing); skipping it, counted and named, beats training on it silently.
-    """
-    kept, dropped = [], []
-    for ex in examples:
-        (kept if ex.text_a.strip() and (ex.text_b is None or ex.text_b.strip()) else dropped).append(ex)
-    if dropped:
-        logger.warning("%s: skipped %d example(s) with an empty sentence (first at %s)",
-                       what, len(dropped), dropped[0].where)
-    return kept
-
-
-@dataclasses.dataclass
-class EncodedSet:
-    input_ids: np.ndarray     # [N, L] int32
-    input_mask: np.ndarray
-    segment_ids: np.ndarray
-    labels: np.ndarray        # [N] int32
-    num_tokens: np.ndarray    # [N]
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
-def encode_examples(examples, label_list: Sequence[str], tokenizer, max_seq_len: int) -> EncodedSet:
-    """Tokenize + encode; a label outside ``label_list`` raises naming the example's file:line."""
-    from albert_edge.data.tasks import label_ids  # noqa: PLC0415
-
-    ids = np.asarray(label_ids(examples, label_list), np.int32)
-    n = len(examples)
-    arrays = [np.zeros([n, max_seq_len], np.int32) for _ in range(3)]
-    num = np.zeros([n], np.int32)
-    for i, ex in enumerate(examples):
-        enc = tokenizer.encode(ex.text_a, ex.text_b, max_seq_len=max_seq_len)
-        arrays[0][i], arrays[1][i], arrays[2][i] = enc.input_ids, enc.input_mask, enc.segment_ids
-        num[i] = enc.num_tokens
-    return EncodedSet(arrays[0], arrays[1], arrays[2], ids, num)
-
-
 def _trim(batch: dict) -> dict:
     """Cut a padded batch to its longest member (shapes become [B, None])."""
-    import tensorflow as tf  # noqa: PLC0415
-
     length = tf.maximum(tf.reduce_max(tf.reduce_sum(batch["input_mask"], axis=1)), 1)
     return {k: (v[:, :length] if k != "label" else v) for k, v in batch.items()}
 
 
-def bucketed_order(num_tokens: np.ndarray, batch_size: int, rng: np.random.Generator,
-                   window_batches: int = 50) -> np.ndarray:
-    """A random order whose consecutive ``batch_size`` runs have similar lengths.
-
-    Shuffle, sort each window of ``window_batches`` batches by length, cut it into batches, then
-    shuffle the batches: every example is still seen once per epoch in a random batch, but a batch
-    padded to its longest member carries little padding (about 1.5x faster on question pairs).
-    A final partial batch stays last, where ``drop_remainder`` drops it.
-    """
-    perm = rng.permutation(len(num_tokens))
-    window = batch_size * window_batches
-    full, tail = [], []
-    for start in range(0, len(perm), window):
-        chunk = perm[start:start + window]
-        chunk = chunk[np.argsort(num_tokens[chunk], kind="stable")]
-        for b in range(0, len(chunk), batch_size):
-            (full if len(chunk[b:b + batch_size]) == batch_size else tail).append(chunk[b:b + batch_size])
-    batches = [full[i] for i in rng.permutation(len(full))] + tail
-    return np.concatenate(batches) if batches else perm
-
-
 def make_dataset(data: EncodedSet, batch_size: int, order: np.ndarray | None = None,
                  skip_batches: int = 0, drop_remainder: bool = False):
-    import tensorflow as tf  # noqa: PLC0415
-
     idx = order if order is not None else np.arange(len(data))
     ds = tf.data.Dataset.from_tensor_slices({
         "input_ids": data.input_ids[idx], "input_mask": data.input_mask[idx],
@@ -220,68 +81,16 @@ def make_dataset(data: EncodedSet, batch_size: int, order: np.ndarray | None = N
 class Finetuner:
     """Reads data, builds classifier + AdamW under a strategy; :meth:`run` trains and exports."""
 
-    def __init__(self, opts: FinetuneOptions):
-        from albert_edge.data.tasks import DataError, label_ids, read_examples  # noqa: PLC0415
-        from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer  # noqa: PLC0415
-
-        if opts.task not in TASKS:
-            raise TrainingError(f"unknown task {opts.task!r}; choose one of {TASKS}")
-        if not opts.output_dir:
-            raise TrainingError("--output-dir is required")
-        if not opts.train_files:
-            raise TrainingError("--train-files is required")
-        if opts.batch_size < 1 or opts.epochs <= 0 or opts.max_seq_len < 4:
-            raise TrainingError("--batch-size must be >= 1, --epochs > 0, --max-seq-len >= 4")
-        if not 0.0 <= opts.ema_decay < 1.0:
-            raise TrainingError(f"--ema-decay must be in [0, 1) (0 = off), got {opts.ema_decay}")
+    def __init__(self, opts: FinetuneOptions, data: FinetuneData | None = None):
+        """``data``: what ``prepare_data(opts)`` returned, when the caller has already checked the
+        data before importing this module (the CLI does); read here otherwise."""
+        data = data if data is not None else prepare_data(opts)
         self.opts = opts
         self.out = Path(opts.output_dir)
-        try:
-            train_examples = [ex for f in opts.train_files for ex in read_examples(f, opts.task)]
-            eval_examples = read_examples(opts.eval_file, opts.task) if opts.eval_file else None
-        except DataError as err:
-            raise TrainingError(str(err)) from None
-        train_examples = drop_empty_sentences(train_examples, "training data")
-        if not train_examples:
-            raise TrainingError("every training example has an empty sentence: nothing to train on")
-        if eval_examples:
-            eval_examples = drop_empty_sentences(eval_examples, str(opts.eval_file)) or None
-        if opts.max_train_examples and len(train_examples) > opts.max_train_examples:
-            rng = np.random.default_rng(opts.seed)
-            keep = np.sort(rng.choice(len(train_examples), opts.max_train_examples, replace=False))
-            train_examples = [train_examples[i] for i in keep]
-        train_examples = self._augment(train_examples)
-        self.label_list = resolve_labels(opts.labels, train_examples, opts.task, opts.init_checkpoint)
-        try:   # every label known before the config, the tokenizer or TensorFlow are loaded
-            label_ids(train_examples, self.label_list)
-            if eval_examples:
-                label_ids(eval_examples, self.label_list)
-        except DataError as err:
-            raise TrainingError(f"{err}; pass --labels with every class if it is not a typo") from None
-        self.config = resolve_config(opts.config, opts.init_checkpoint)
-        if opts.max_seq_len > self.config.max_position_embeddings:
-            raise TrainingError(f"--max-seq-len {opts.max_seq_len} exceeds the config's "
-                                f"max_position_embeddings {self.config.max_position_embeddings}")
-        self.tokenizer = FullTokenizer(opts.vocab_file or DEFAULT_VOCAB, opts.do_lower_case)
-        t0 = time.time()
-        try:
-            self.train_data = encode_examples(train_examples, self.label_list, self.tokenizer,
-                                              opts.max_seq_len)
-            self.eval_data = (encode_examples(eval_examples, self.label_list, self.tokenizer,
-                                              opts.max_seq_len) if eval_examples else None)
-        except DataError as err:
-            raise TrainingError(str(err)) from None
-        logger.info("encoded %d train / %d eval examples in %.1fs; labels %s; mean tokens %.1f",
-                    len(self.train_data), len(self.eval_data or []), time.time() - t0,
-                    self.label_list, float(self.train_data.num_tokens.mean()))
+        self.label_list, self.config, self.tokenizer = data.label_list, data.config, data.tokenizer
+        self.train_data, self.eval_data = data.train_data, data.eval_data
 
         configure_runtime(opts.intra_op_threads, opts.inter_op_threads, opts.cpu_devices)
-        import tensorflow as tf  # noqa: PLC0415
-
-        from albert_edge.modeling import AlbertClassifier, dummy_inputs  # noqa: PLC0415
-        from albert_edge.train.optimization import create_optimizer  # noqa: PLC0415
-
-        self.tf = tf
         self.strategy = make_strategy(opts.strategy, opts.devices, opts.tpu)
         self.replicas = self.strategy.num_replicas_in_sync
         if opts.batch_size % self.replicas:
@@ -313,38 +122,8 @@ class Finetuner:
         self._train_step = None
         self._predict = None
 
-    def _augment(self, examples: list) -> list:
-        """--transitive-pairs, --edited-pairs, then --swap-pairs (so derived pairs are swapped too)."""
-        from albert_edge.data import pair_augment  # noqa: PLC0415
-        from albert_edge.data.tasks import DataError  # noqa: PLC0415
-
-        for flag, on in (("--transitive-pairs", self.opts.transitive_pairs),
-                         ("--edited-pairs", self.opts.edited_pairs),
-                         ("--swap-pairs", self.opts.swap_pairs)):
-            if on and self.opts.task != "pairs":
-                raise TrainingError(f"{flag} needs --task pairs (got {self.opts.task!r}): only a "
-                                    "same-meaning pair relation is symmetric and transitive")
-        if self.opts.transitive_pairs:
-            try:
-                derived, _ = pair_augment.transitive_pairs(examples)
-            except DataError as err:
-                raise TrainingError(f"--transitive-pairs: {err}") from None
-            examples = examples + derived
-        if self.opts.edited_pairs:
-            try:
-                derived, _ = pair_augment.edited_pairs(examples, self.opts.edited_pairs, self.opts.seed)
-            except DataError as err:
-                raise TrainingError(f"--edited-pairs: {err}") from None
-            examples = examples + derived
-        if self.opts.swap_pairs:
-            examples = examples + pair_augment.swapped_pairs(examples)
-        return examples
-
     # ------------------------------------------------------------------ steps
     def build_train_step(self):
-        tf = self.tf
-        from albert_edge.train.optimization import apply_global_gradients  # noqa: PLC0415
-
         model, optimizer, opts, global_batch = self.model, self.optimizer, self.opts, self.opts.batch_size
 
         @tf.autograph.experimental.do_not_convert
@@ -378,7 +157,6 @@ class Finetuner:
 
     def predict_logits(self, data: EncodedSet) -> np.ndarray:
         """Logits [N, num_labels] (no dropout)."""
-        tf = self.tf
         if self._predict is None:
             model = self.model
 
@@ -401,8 +179,6 @@ class Finetuner:
         logp = logits - logits.max(-1, keepdims=True)
         logp = logp - np.log(np.exp(logp).sum(-1, keepdims=True))
         pred = logits.argmax(-1)
-        from albert_edge.metrics import wilson_interval  # noqa: PLC0415
-
         result = {"eval_accuracy": float((pred == labels).mean()),
                   "eval_accuracy_ci95": list(wilson_interval(int((pred == labels).sum()), len(labels))),
                   "eval_loss": float(-logp[np.arange(len(labels)), labels].mean()),
@@ -442,11 +218,9 @@ class Finetuner:
 
     # ------------------------------------------------------------------ io
     def _save_weights(self, folder: Path) -> None:
-        from albert_edge import checkpoint  # noqa: PLC0415
-
         checkpoint.save_tf1_checkpoint(self.model, folder / FINAL_STEM)
         write_text_atomic(folder / "albert_config.json", self.config.to_json_string())
-        write_text_atomic(folder / "labels.txt", "\n".join(self.label_list) + "\n")
+        ModelDir.write_sidecars(folder, self.label_list, self.opts.task)
 
     def _maybe_keep_best(self, result: dict, step: int) -> None:
         acc = result.get("eval_accuracy")
@@ -464,8 +238,6 @@ class Finetuner:
             logger.info("resumed from %s at step %d", latest, int(self.step.numpy()))
             return int(self.step.numpy())
         if self.opts.init_checkpoint:
-            from albert_edge import checkpoint  # noqa: PLC0415
-
             try:
                 report = checkpoint.load_weights(self.model, self.opts.init_checkpoint)
             except (checkpoint.CheckpointError, FileNotFoundError, ValueError) as err:
@@ -556,8 +328,3 @@ class Finetuner:
         summary = self.export_final(step, completed=step >= self.total_steps)
         logger.info("wrote %s (best eval %s)", self.out, summary["best"].get("eval_accuracy"))
         return summary
-
-
-def finetune(**kwargs: Any) -> dict:
-    """Library entry point: ``finetune(task=..., train_files=[...], output_dir=..., ...)``."""
-    return Finetuner(FinetuneOptions(**kwargs)).run()

@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 import tensorflow as tf
 import tf_keras as keras
 
-from albert_edge.train.common import OPTIMIZERS
+from albert_edge.train.options import OPTIMIZERS
 
 DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY = ("LayerNorm", "layer_norm", "gamma", "beta", "bias")
 

@@ -18,53 +18,28 @@ applied once, so N replicas of batch B/N train exactly like one replica of batch
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
+import tensorflow as tf
 
-from albert_edge.train.common import (JsonlLog, RunOptions, StepTimer, TrainingError, configure_runtime,
-                                      current_lr, expand_files, make_strategy, precision_policy,
-                                      prune_tf1_checkpoints, resolve_config, run_window, sum_over_replicas,
-                                      write_text_atomic)
+from albert_edge import checkpoint
+from albert_edge.data.pretraining_data import feature_spec
+from albert_edge.modeling import AlbertForPretraining, dummy_inputs
+from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime, current_lr,
+                                      expand_files, make_strategy, precision_policy, prune_tf1_checkpoints,
+                                      resolve_config, run_window, sum_over_replicas)
+from albert_edge.fileio import write_text_atomic
+from albert_edge.train.optimization import apply_global_gradients, create_optimizer
+# Defined in the TensorFlow-free options module (the CLI parses with them); the same objects here.
+from albert_edge.train.options import SHARD_MIXES, PretrainOptions
 
 logger = logging.getLogger(__name__)
 
 CKPT_STEM = "model.ckpt"
-SHARD_MIXES = ("size", "even")   # how make_dataset weighs training shards: shard_weights
-
-
-@dataclasses.dataclass
-class PretrainOptions(RunOptions):
-    """Every pretraining setting; each is a ``python -m albert_edge.pretrain`` flag."""
-
-    train_files: Sequence[str] | str = ()
-    output_dir: str = ""
-    config: str | None = None            # preset / json; default: the init checkpoint's, else tiny
-    eval_files: Sequence[str] | str | None = None
-    init_checkpoint: str | None = None
-    max_seq_len: int = 128
-    max_predictions_per_seq: int = 20
-    batch_size: int = 64                 # global batch (split over replicas)
-    num_train_steps: int = 1000
-    num_warmup_steps: int = 100
-    learning_rate: float = 1e-3
-    optimizer: str = "lamb"
-    weight_decay: float = 0.01
-    clip_norm: float = 1.0
-    save_every: int = 200
-    keep_checkpoints: int = 3
-    eval_every: int = 200
-    eval_batches: int = 20
-    log_every: int = 20
-    shuffle_buffer: int = 10000
-    shard_mix: str = "size"              # each shard's share of the mix: "size" (bytes) or "even"
-    xla: bool = False                    # jit-compile the per-replica step (XLA)
-    unigram_output_bias: bool = True     # fresh runs: MLM output bias starts at log P(target)
-    unigram_records: int = 20000         # how many training records to count for it
 
 
 def shard_weights(files: Sequence[str], mix: str = "size") -> list[float]:
@@ -76,8 +51,6 @@ def shard_weights(files: Sequence[str], mix: str = "size") -> list[float]:
     number of shards written per corpus sets the corpus ratio (what round-robin gave while no shard
     had run dry).
     """
-    import tensorflow as tf  # noqa: PLC0415
-
     if mix not in SHARD_MIXES:
         raise TrainingError(f"shard_mix must be one of {', '.join(SHARD_MIXES)}, not {mix!r}")
     if mix == "even":
@@ -93,10 +66,6 @@ def shard_weights(files: Sequence[str], mix: str = "size") -> list[float]:
 def make_dataset(files: Sequence[str], opts: PretrainOptions, batch_size: int, training: bool,
                  skip_batches: int = 0):
     """TFRecords → batches of model inputs + labels. Training streams repeat forever."""
-    import tensorflow as tf  # noqa: PLC0415
-
-    from albert_edge.data.pretraining_data import feature_spec  # noqa: PLC0415
-
     spec = feature_spec(opts.max_seq_len, opts.max_predictions_per_seq)
 
     def parse(record):
@@ -108,7 +77,8 @@ def make_dataset(files: Sequence[str], opts: PretrainOptions, batch_size: int, t
         # Every shard repeats on its own and is drawn with a fixed weight (``shard_weights``), so
         # shards written from different corpora mix in every batch in one ratio at every step.
         # Round-robin interleaving (BERT's run_pretraining) runs the small shards dry first, and the
-        # tail of each epoch then comes from the large shards alone: MODEL_CARD.md, fourth session.
+        # tail of each epoch then comes from the large shards alone: the mix, and with it the loss,
+        # drifts within every epoch (MODEL_CARD.md measures it on the bundled model's corpora).
         shards = [tf.data.TFRecordDataset(f).repeat() for f in files]
         ds = tf.data.Dataset.sample_from_datasets(
             shards, weights=shard_weights(files, opts.shard_mix), seed=opts.seed)
@@ -135,10 +105,6 @@ def unigram_log_prior(files: Sequence[str], opts: PretrainOptions, vocab_size: i
     gradients are about context from the first step. It does not by itself keep post-LN ALBERT from
     collapsing under large AdamW steps (see MODEL_CARD.md: use LAMB, albert_zh's pretraining optimizer).
     """
-    import tensorflow as tf  # noqa: PLC0415
-
-    from albert_edge.data.pretraining_data import feature_spec  # noqa: PLC0415
-
     spec = feature_spec(opts.max_seq_len, opts.max_predictions_per_seq)
     spec = {k: spec[k] for k in ("masked_lm_ids", "masked_lm_weights")}
     counts = np.ones([vocab_size], np.float64)                       # add-one smoothing
@@ -154,8 +120,6 @@ def unigram_log_prior(files: Sequence[str], opts: PretrainOptions, vocab_size: i
 
 def pretraining_losses(outputs: dict, batch: dict, num_replicas_denoms: dict):
     """Sums for the global-batch losses and accuracies, normalised by global denominators."""
-    import tensorflow as tf  # noqa: PLC0415
-
     mlm_logits = tf.cast(outputs["mlm_logits"], tf.float32)                       # [B, P, V]
     sop_logits = tf.cast(outputs["sop_logits"], tf.float32)                       # [B, 2]
     ids = batch["masked_lm_ids"]
@@ -191,12 +155,6 @@ class Pretrainer:
             raise TrainingError("--output-dir is required")
         self.opts = opts
         configure_runtime(opts.intra_op_threads, opts.inter_op_threads, opts.cpu_devices)
-        import tensorflow as tf  # noqa: PLC0415
-
-        from albert_edge.modeling import AlbertForPretraining, dummy_inputs  # noqa: PLC0415
-        from albert_edge.train.optimization import create_optimizer  # noqa: PLC0415
-
-        self.tf = tf
         self.train_files = expand_files(opts.train_files, "training")
         self.eval_files = expand_files(opts.eval_files, "eval") if opts.eval_files else None
         self.config = resolve_config(opts.config, opts.init_checkpoint)
@@ -227,7 +185,6 @@ class Pretrainer:
         return {k: batch[k] for k in ("input_ids", "input_mask", "segment_ids", "masked_lm_positions")}
 
     def _global_denoms(self, batch: dict) -> dict:
-        tf = self.tf
         ctx = tf.distribute.get_replica_context()
         local = tf.stack([tf.reduce_sum(batch["masked_lm_weights"]),
                           tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)])
@@ -235,9 +192,6 @@ class Pretrainer:
         return {"mlm_count": total[0], "sop_count": total[1]}
 
     def build_train_step(self):
-        tf = self.tf
-        from albert_edge.train.optimization import apply_global_gradients  # noqa: PLC0415
-
         model, optimizer, opts = self.model, self.optimizer, self.opts
 
         @tf.autograph.experimental.do_not_convert
@@ -263,7 +217,6 @@ class Pretrainer:
         return train_step
 
     def build_eval_step(self):
-        tf = self.tf
         model = self.model
 
         @tf.autograph.experimental.do_not_convert
@@ -281,8 +234,6 @@ class Pretrainer:
 
     # ------------------------------------------------------------------ io
     def save(self) -> None:
-        from albert_edge import checkpoint  # noqa: PLC0415
-
         step = int(self.step.numpy())
         checkpoint.save_tf1_checkpoint(self.model, self.out / f"{CKPT_STEM}-{step}")
         write_text_atomic(self.out / "albert_config.json", self.config.to_json_string())
@@ -299,8 +250,6 @@ class Pretrainer:
             return step
         bias_loaded = False
         if self.opts.init_checkpoint:
-            from albert_edge import checkpoint  # noqa: PLC0415
-
             try:
                 report = checkpoint.load_weights(self.model, self.opts.init_checkpoint)
             except (checkpoint.CheckpointError, FileNotFoundError) as err:
@@ -377,7 +326,3 @@ class Pretrainer:
         bar.close()
         return {"step": step, **result}
 
-
-def pretrain(**kwargs: Any) -> dict:
-    """Library entry point: ``pretrain(train_files=..., output_dir=..., ...)`` (see PretrainOptions)."""
-    return Pretrainer(PretrainOptions(**kwargs)).run()

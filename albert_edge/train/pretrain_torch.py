@@ -22,11 +22,13 @@ Resumable: ``training_state.pt`` (model, optimizer, step, schedule, RNG) is writ
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
 import logging
 import math
+import pickle
 import signal
 import time
 from pathlib import Path
@@ -38,7 +40,11 @@ from albert_edge.checkpoint import CheckpointError, hf_config_dict, read_hf_fold
 from albert_edge.config import AlbertConfig
 from albert_edge.data.pretraining_pairs import CONTINUATION_BIT, load_pretraining_pairs
 from albert_edge.fileio import atomic_dir, write_bytes_atomic
+# Defined in the options module, which the CLI imports for its parser; the same objects here.
+from albert_edge.train.options import TorchPretrainError, TorchPretrainOptions
 
+# PyTorch and transformers are optional (the `torch` extra): the functions that need them import
+# them, so this module loads without them and the CLI can say what to install.
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "training_state.pt"
@@ -46,60 +52,6 @@ LOG_FILE = "log.jsonl"
 # Random replacement tokens come from the real vocabulary: ids below this are [PAD], [unused*],
 # [UNK], [CLS], [SEP], [MASK] and the <S>/<T> markers in albert_zh's vocab.txt.
 FIRST_ORDINARY_ID = 106
-
-
-class TorchPretrainError(ValueError):
-    """A user mistake (bad data, config or option): reported without a traceback."""
-
-
-@dataclasses.dataclass
-class TorchPretrainOptions:
-    """Every knob of a run (one CLI flag each)."""
-
-    train_files: Sequence[str]
-    output_dir: str
-    config: str
-    batch_size: int = 512
-    learning_rate: float = 1e-3
-    num_train_steps: Optional[int] = None   # None: fixed from train_seconds and the measured rate
-    train_seconds: Optional[float] = None
-    num_warmup_steps: int = 1000
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    masked_lm_prob: float = 0.15
-    max_predictions_per_seq: int = 20
-    seed: int = 2026
-    log_every: int = 100
-    eval_every: int = 1000
-    eval_rows: int = 4096
-    save_every_seconds: float = 120.0
-    calibration_steps: int = 50
-    device: str = "auto"
-    bf16: bool = True
-    init_checkpoint: Optional[str] = None   # a Hugging Face ALBERT folder to continue from
-    stop_after_steps: Optional[int] = None  # stop (and save) after this many steps in this process
-
-    def validate(self) -> None:
-        if self.num_train_steps is None and self.train_seconds is None:
-            raise TorchPretrainError("give --num-train-steps, --train-seconds, or both")
-        for name in ("batch_size", "max_predictions_per_seq", "log_every", "eval_every"):
-            if getattr(self, name) < 1:
-                raise TorchPretrainError(f"--{name.replace('_', '-')} must be >= 1")
-        if self.num_train_steps is not None and self.num_train_steps < 1:
-            raise TorchPretrainError("--num-train-steps must be >= 1")
-        if self.train_seconds is not None and self.train_seconds <= 0:
-            raise TorchPretrainError("--train-seconds must be > 0")
-        if not 0.0 < self.masked_lm_prob < 1.0:
-            raise TorchPretrainError("--masked-lm-prob must be in (0, 1)")
-        if self.learning_rate <= 0 or self.num_warmup_steps < 0:
-            raise TorchPretrainError("--learning-rate must be > 0 and --num-warmup-steps >= 0")
-        if self.calibration_steps < 1 or self.eval_rows < 0:
-            raise TorchPretrainError("--calibration-steps must be >= 1 and --eval-rows >= 0")
-        if self.save_every_seconds <= 0 or self.max_grad_norm <= 0 or self.weight_decay < 0:
-            raise TorchPretrainError("--save-every-seconds and --max-grad-norm must be > 0, "
-                                     "--weight-decay >= 0")
-        if self.stop_after_steps is not None and self.stop_after_steps < 1:
-            raise TorchPretrainError("--stop-after-steps must be >= 1")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -333,8 +285,6 @@ def load_state(path: Path, device: Any = "cpu") -> dict:
     holds. `save_state` writes only tensors, numbers, strings, lists and dicts, so the restricted
     loader reads every state this module writes; anything else is refused, never executed.
     """
-    import pickle  # noqa: PLC0415
-
     import torch  # noqa: PLC0415
 
     try:
@@ -411,8 +361,6 @@ def resolve_device(name: str) -> Any:
 
 def train(options: TorchPretrainOptions) -> dict:
     """Pretrain (or resume) into ``options.output_dir``; returns the final log record."""
-    import contextlib  # noqa: PLC0415
-
     import torch  # noqa: PLC0415
 
     options.validate()

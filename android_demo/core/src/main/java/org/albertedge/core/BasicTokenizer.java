@@ -30,7 +30,7 @@ public final class BasicTokenizer {
     return Tokenization.whitespaceTokenize(String.join(" ", splitTokens));
   }
 
-  /** {@code _run_strip_accents}: NFD, then drop every Mn code point ("Café" -> "cafe"). */
+  /** {@code tokenization.BasicTokenizer.strip_accents}: NFD, then drop every Mn code point ("Café" -> "cafe"). */
   static String runStripAccents(String text) {
     String nfd = Normalizer.normalize(text, Normalizer.Form.NFD);
     StringBuilder out = new StringBuilder(nfd.length());

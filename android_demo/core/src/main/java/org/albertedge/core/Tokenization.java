@@ -33,7 +33,7 @@ public final class Tokenization {
   public static final String[] REQUIRED_TOKENS = {PAD_TOKEN, UNK_TOKEN, CLS_TOKEN, SEP_TOKEN};
   public static final int MAX_INPUT_CHARS_PER_WORD = 200;
 
-  /** Inclusive code-point ranges BERT treats as Chinese characters ({@code _is_chinese_char}). */
+  /** Inclusive code-point ranges BERT treats as Chinese characters ({@code tokenization.is_chinese_char}). */
   public static final int[][] CJK_RANGES = {
     {0x4E00, 0x9FFF},
     {0x3400, 0x4DBF},
@@ -132,7 +132,7 @@ public final class Tokenization {
     return out;
   }
 
-  /** {@code _is_whitespace}: space, \t, \n, \r, or category Zs. */
+  /** {@code tokenization.is_whitespace}: space, \t, \n, \r, or category Zs. */
   public static boolean isWhitespace(int cp) {
     if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r') {
       return true;
@@ -140,7 +140,7 @@ public final class Tokenization {
     return Character.getType(cp) == Character.SPACE_SEPARATOR;
   }
 
-  /** {@code _is_control}: category Cc or Cf, except \t \n \r (whitespace). Not Cn/Co/Cs. */
+  /** {@code tokenization.is_control}: category Cc or Cf, except \t \n \r (whitespace). Not Cn/Co/Cs. */
   public static boolean isControl(int cp) {
     if (cp == '\t' || cp == '\n' || cp == '\r') {
       return false;
@@ -149,7 +149,7 @@ public final class Tokenization {
     return type == Character.CONTROL || type == Character.FORMAT;
   }
 
-  /** {@code _is_punctuation}: non-alphanumeric printable ASCII, or any P* category. */
+  /** {@code tokenization.is_punctuation}: non-alphanumeric printable ASCII, or any P* category. */
   public static boolean isPunctuation(int cp) {
     if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96)
         || (cp >= 123 && cp <= 126)) {
@@ -169,7 +169,7 @@ public final class Tokenization {
     }
   }
 
-  /** {@code _is_chinese_char}: the 8 CJK ideograph ranges. */
+  /** {@code tokenization.is_chinese_char}: the 8 CJK ideograph ranges. */
   public static boolean isChineseChar(int cp) {
     for (int[] range : CJK_RANGES) {
       if (cp >= range[0] && cp <= range[1]) {

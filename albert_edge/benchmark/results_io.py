@@ -1,4 +1,4 @@
-"""Small file helpers shared by the benchmark modules.
+"""Results files of the benchmark modules: atomic JSON / JSONL writes, JSONL reads, list flags.
 
 Why atomic writes: results files are read by CI gates and by people comparing phones;
 a half-written JSON after a Ctrl-C or a full disk must never look like a result.
