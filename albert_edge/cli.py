@@ -215,6 +215,17 @@ def setup_logging(verbose: bool = False, default: int = logging.WARNING,
 
 
 # ------------------------------------------------------------------------------------ environment errors
+JOB_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def start_job(args: argparse.Namespace) -> None:
+    """The start of a long job (training, data building): takes `verbose` off `args` (so the rest
+    maps onto an options dataclass), quiets TensorFlow unless -v, logs INFO lines with timestamps."""
+    verbose = vars(args).pop("verbose")
+    quiet_tensorflow(verbose)
+    setup_logging(verbose, logging.INFO, JOB_LOG_FORMAT)
+
+
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """--threads, --config, -v: the flags of every command that loads one model (`--model`, a
     .tflite or a checkpoint) through `albert_edge.inference`."""

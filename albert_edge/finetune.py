@@ -10,10 +10,9 @@ same command resumes. Every flag is a field of :class:`albert_edge.train.options
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from albert_edge.cli import nonnegative_int, quiet_tensorflow, run_job, setup_logging
+from albert_edge.cli import nonnegative_int, run_job, start_job
 from albert_edge.train.finetune_data import prepare_data
 from albert_edge.train.options import TASKS, FinetuneOptions, TrainingError, add_run_arguments
 
@@ -62,16 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
     p.add_argument("--save-every", type=int, default=d.save_every, help="training-state save interval")
     p.add_argument("--log-every", type=int, default=d.log_every)
-    add_run_arguments(p, d)
-    p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own log lines")
+    add_run_arguments(p, d)   # the flags every trainer shares, -v included
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    verbose = vars(args).pop("verbose")
-    quiet_tensorflow(verbose)
-    setup_logging(verbose, logging.INFO, "%(asctime)s %(levelname)s %(name)s: %(message)s")
+    start_job(args)
 
     def job() -> dict:
         opts = FinetuneOptions(**vars(args))

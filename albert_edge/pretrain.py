@@ -10,10 +10,9 @@ Re-running the same command resumes from ``<output-dir>/state``. Every flag is a
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from albert_edge.cli import quiet_tensorflow, run_job, setup_logging
+from albert_edge.cli import run_job, start_job
 from albert_edge.train.options import (OPTIMIZERS, SHARD_MIXES, PretrainOptions, TrainingError,
                                        add_run_arguments)
 
@@ -55,16 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "prior (fresh runs only; the prior starts training at the unigram loss)")
     p.add_argument("--unigram-records", type=int, default=d.unigram_records,
                    help="training records counted for the unigram prior")
-    add_run_arguments(p, d)
-    p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own log lines")
+    add_run_arguments(p, d)   # the flags every trainer shares, -v included
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    verbose = vars(args).pop("verbose")
-    quiet_tensorflow(verbose)
-    setup_logging(verbose, logging.INFO, "%(asctime)s %(levelname)s %(name)s: %(message)s")
+    start_job(args)
     from albert_edge.train.pretrain import Pretrainer  # noqa: PLC0415 — imports TensorFlow
 
     return run_job(lambda: Pretrainer(PretrainOptions(**vars(args))).run(), (TrainingError,))

@@ -56,6 +56,12 @@ def resolve_config(config: Any, init_checkpoint: str | None):
     return load_config("tiny")
 
 
+def accumulate(window: dict, sums: dict) -> None:
+    """Add one step's summed metrics (tensors or numbers) into the running log window."""
+    for k, v in sums.items():
+        window[k] = window.get(k, 0.0) + float(v)
+
+
 def configure_runtime(intra_op_threads: int | None = None, inter_op_threads: int | None = None,
                       cpu_devices: int | None = None) -> None:
     """Threads and logical CPU devices; must run before TensorFlow executes anything.

@@ -42,7 +42,7 @@ from albert_edge import checkpoint
 from albert_edge.metrics import wilson_interval
 from albert_edge.model_dir import ModelDir
 from albert_edge.modeling import AlbertClassifier, dummy_inputs
-from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime, current_lr,
+from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, accumulate, configure_runtime, current_lr,
                                       make_strategy, precision_policy, run_window, sum_over_replicas)
 from albert_edge.fileio import write_text_atomic
 # The data half is TensorFlow-free (finetune_data), the options too (options); their names are
@@ -290,8 +290,7 @@ class Finetuner:
                 sums = self._train_step(batch)
                 step += 1
                 timer.add(opts.batch_size)
-                for k, v in sums.items():
-                    window[k] = window.get(k, 0.0) + float(v)
+                accumulate(window, sums)
                 bar.update(1)
                 end_of_epoch = step % self.steps_per_epoch == 0
                 if step % opts.log_every == 0 or step == last:

@@ -67,6 +67,7 @@ def add_run_arguments(p, defaults) -> None:
                    help="bf16: bfloat16 activations with float32 weights (mixed precision); measure "
                         "first: it pays where the CPU has AVX-512 BF16 or AMX, and on GPUs")
     p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("-v", "--verbose", action="store_true", help="show TensorFlow's own log lines")
 
 
 # --------------------------------------------------------------------------- fine-tuning

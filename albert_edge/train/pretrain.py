@@ -29,7 +29,7 @@ import tensorflow as tf
 from albert_edge import checkpoint
 from albert_edge.data.pretraining_data import feature_spec
 from albert_edge.modeling import AlbertForPretraining, dummy_inputs
-from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, configure_runtime, current_lr,
+from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, accumulate, configure_runtime, current_lr,
                                       expand_files, make_strategy, precision_policy, prune_tf1_checkpoints,
                                       resolve_config, run_window, sum_over_replicas)
 from albert_edge.fileio import write_text_atomic
@@ -298,8 +298,7 @@ class Pretrainer:
             sums = self._train_step(iterator)
             step += 1
             timer.add(opts.batch_size)
-            for k, v in sums.items():
-                window[k] = window.get(k, 0.0) + float(v)
+            accumulate(window, sums)
             bar.update(1)
             if step % opts.log_every == 0 or step == last:
                 n = max(1, step % opts.log_every or opts.log_every)
