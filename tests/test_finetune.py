@@ -177,3 +177,19 @@ def test_ema_weights_are_what_is_evaluated_kept_and_resumed(workdir, pair_files,
     assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(again.ema, plain.ema))
     with pytest.raises(TrainingError, match="--ema-decay"):
         finetuner(output_dir=str(tmp_path / "bad"), **{**common, "ema_decay": 1.0})
+
+
+def test_labels_of_an_init_checkpoint_of_another_task_do_not_carry_over(tmp_path):
+    """Starting an NLI model from a similarity model: the task's labels, not the checkpoint's 0/1."""
+    from albert_edge.model_dir import ModelDir
+    from albert_edge.train.finetune_data import resolve_labels
+    pairs_model = tmp_path / "pairs"
+    pairs_model.mkdir()
+    (pairs_model / "labels.txt").write_text("0\n1\n")                  # no task.txt: read from the labels
+    assert resolve_labels(None, task="nli", init_checkpoint=str(pairs_model)) == \
+        ["contradiction", "entailment", "neutral"]
+    assert resolve_labels(None, task="pairs", init_checkpoint=str(pairs_model)) == ["0", "1"]
+    ModelDir.write_sidecars(pairs_model, ["neg", "pos"], "single")      # a sentiment model …
+    assert resolve_labels(None, task="single", init_checkpoint=str(pairs_model)) == ["neg", "pos"]
+    with pytest.raises(TrainingError, match="single task has no default label set"):
+        resolve_labels(None, task="single", init_checkpoint=str(tmp_path / "elsewhere"))

@@ -21,6 +21,7 @@ from albert_edge import tasks
 from albert_edge.config import AlbertConfig
 from albert_edge.data import pair_augment
 from albert_edge.data.tasks import DataError, infer_labels, label_ids
+from albert_edge.model_dir import LABELS_FILE, TASK_FILE, read_lines
 from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer
 from albert_edge.train.common import resolve_config
 from albert_edge.train.options import FinetuneOptions, TrainingError
@@ -30,7 +31,8 @@ logger = logging.getLogger(__name__)
 
 def resolve_labels(labels: Sequence[str] | str | None, examples=None, task: str | None = None,
                    init_checkpoint: str | None = None) -> list[str]:
-    """The label set: --labels, else the init checkpoint's labels.txt, else the task's default.
+    """The label set: --labels, else the init checkpoint's labels.txt when that checkpoint is a model
+    of the same task, else the task's default.
 
     Why never inferred from the data: one typo (`x` on line 9) would become a third class, and a
     3-class model would be written with exit 0. A label outside this set is an error naming its
@@ -39,9 +41,13 @@ def resolve_labels(labels: Sequence[str] | str | None, examples=None, task: str 
     """
     if labels is None:
         if init_checkpoint:
+            # A similarity model is a fine start for an NLI model, but its 0/1 are not NLI's labels.
             folder = Path(init_checkpoint) if Path(init_checkpoint).is_dir() else Path(init_checkpoint).parent
-            if (folder / "labels.txt").is_file():
-                return resolve_labels(str(folder / "labels.txt"))
+            init_labels = read_lines(folder / LABELS_FILE)
+            if init_labels:
+                init_task = (read_lines(folder / TASK_FILE) or [tasks.infer(init_labels).name])[0]
+                if task is None or init_task == task:
+                    return resolve_labels(str(folder / LABELS_FILE))
         if task is None:
             return infer_labels(examples or [])
         # albert_zh's processors fix pairs (0/1) and XNLI (contradiction/entailment/neutral); single-
