@@ -289,11 +289,13 @@ def _source_values(path: str | os.PathLike) -> Tuple[str, str, Dict[str, np.ndar
     return prefix, detect_layout(values), values, None
 
 
-def load_weights(model, path: str | os.PathLike, require_heads: Sequence[str] = ()) -> LoadReport:
+def load_weights(model, path: str | os.PathLike, require_heads: Sequence[str] = (),
+                 skip_heads: Sequence[str] = ()) -> LoadReport:
     """Assign a checkpoint's values to `model`'s variables (model must be built).
 
     Heads (`mlm/`, `sop/`, `classifier/`) absent from the checkpoint stay freshly initialised unless
-    named in `require_heads`; every encoder variable must be present with the right shape.
+    named in `require_heads`; heads named in `skip_heads` stay fresh even when present (a classifier
+    of another task); every encoder variable must be present with the right shape.
     """
     source, layout, values, _ = _source_values(path)
     config: AlbertConfig = model.config
@@ -310,6 +312,9 @@ def load_weights(model, path: str | os.PathLike, require_heads: Sequence[str] = 
     assignments = []
     for canonical, variable in weights.items():
         name = layout_name(canonical, layout)
+        if skip_heads and canonical.startswith(tuple(skip_heads)):
+            missing_heads.append(canonical)
+            continue
         if name not in values:
             if canonical.startswith(HEAD_PREFIXES) and not canonical.startswith(tuple(require_heads)):
                 missing_heads.append(canonical)

@@ -193,3 +193,27 @@ def test_labels_of_an_init_checkpoint_of_another_task_do_not_carry_over(tmp_path
     assert resolve_labels(None, task="single", init_checkpoint=str(pairs_model)) == ["neg", "pos"]
     with pytest.raises(TrainingError, match="single task has no default label set"):
         resolve_labels(None, task="single", init_checkpoint=str(tmp_path / "elsewhere"))
+
+
+@pytest.mark.slow
+def test_an_nli_model_starts_from_a_similarity_models_encoder(workdir, pair_files):
+    """A 2-label similarity checkpoint initialises a 3-label NLI model: encoder loaded, head fresh."""
+    train, valid = pair_files
+    similarity = workdir / "ft_for_nli"
+    finetuner(task="pairs", train_files=[str(train)], epochs=1, output_dir=str(similarity),
+              config=str(workdir / "mini.json")).run()
+    nli = write_lines(workdir / "nli_from_pairs.tsv", ["text_a\ttext_b\tlabel"] + [
+        f"他说{i}。\t他没说{i}。\t{lab}" for i, lab in zip(range(48), ["entailment", "neutral", "contradiction"] * 16)])
+    tuner = finetuner(task="nli", train_files=[str(nli)], epochs=1, output_dir=str(workdir / "nli_from_pairs"),
+                      init_checkpoint=str(similarity))
+    assert tuner.label_list == ["contradiction", "entailment", "neutral"]
+    before = {n: v.numpy().copy() for n, v in tuner.model.weight_map().items()}
+    tuner.restore_or_init()
+    after = tuner.model.weight_map()
+    from albert_edge import checkpoint
+    loaded = dict(tf.train.list_variables(str(similarity / "albert_model.ckpt")))
+    assert loaded["output_weights"] == [2, 32] and tuple(after["classifier/output_weights"].shape) == (3, 32)
+    np.testing.assert_array_equal(after["classifier/output_weights"].numpy(), before["classifier/output_weights"])
+    reader = tf.train.load_checkpoint(str(similarity / "albert_model.ckpt"))
+    word = checkpoint.layout_name("embeddings/word_embeddings", "brightmart")
+    np.testing.assert_array_equal(after["embeddings/word_embeddings"].numpy(), reader.get_tensor(word))

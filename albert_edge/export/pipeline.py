@@ -494,11 +494,12 @@ def render_markdown(report: dict) -> str:
     lines.append(f"- source: `{report['source']}`" + ("" if report.get("trained", True) else
                                                      " — **UNTRAINED fallback: accuracy is meaningless**"))
     if "seq_lens" in report:
-        lines.append(f"- lengths (signatures): {', '.join(f'L{L}' for L in report['seq_lens'])}; "
+        task = f"task: {report['task']}; " if report.get("task") else ""
+        lines.append(f"- {task}lengths (signatures): {', '.join(f'L{L}' for L in report['seq_lens'])}; "
                      f"labels: {report.get('labels')}")
     if "tf_accuracy" in report:
         lines.append(f"- TF (float) accuracy on `{Path(report['eval_file']).name}`: {report['tf_accuracy']:.4f} "
-                     f"(n={report['n_eval']}); pairs per bucket: {report.get('bucket_histogram')}")
+                     f"(n={report['n_eval']}); examples per bucket: {report.get('bucket_histogram')}")
     lines.append("")
     threads = report.get("threads", [1])
     header = ["variant", "size MB", "× fp32", "max |Δlogit| vs TF", "accuracy", "agree w/ TF"]

@@ -38,13 +38,13 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from albert_edge import checkpoint
+from albert_edge import checkpoint, tasks
+from albert_edge.fileio import write_text_atomic
 from albert_edge.metrics import wilson_interval
-from albert_edge.model_dir import ModelDir
+from albert_edge.model_dir import LABELS_FILE, TASK_FILE, ModelDir, read_lines
 from albert_edge.modeling import AlbertClassifier, dummy_inputs
 from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, accumulate, configure_runtime, current_lr,
                                       make_strategy, precision_policy, run_window, sum_over_replicas)
-from albert_edge.fileio import write_text_atomic
 # The data half is TensorFlow-free (finetune_data), the options too (options); their names are
 # re-exported here so that callers import everything fine-tuning from this one module.
 from albert_edge.train.finetune_data import (EncodedSet, FinetuneData, bucketed_order,  # noqa: F401
@@ -239,13 +239,32 @@ class Finetuner:
             return int(self.step.numpy())
         if self.opts.init_checkpoint:
             try:
-                report = checkpoint.load_weights(self.model, self.opts.init_checkpoint)
+                report = checkpoint.load_weights(self.model, self.opts.init_checkpoint,
+                                                 skip_heads=self._heads_of_another_task())
             except (checkpoint.CheckpointError, FileNotFoundError, ValueError) as err:
                 raise TrainingError(f"--init-checkpoint: {err}") from None
             logger.info("initialised from %s: %s", self.opts.init_checkpoint, report)
         else:
             logger.warning("no --init-checkpoint: fine-tuning from random weights")
         return 0
+
+    def _heads_of_another_task(self) -> tuple:
+        """("classifier/",) unless the init checkpoint is a classifier of this very task and label set.
+
+        Why: a similarity model is a good encoder to start an NLI or sentiment model from, but its
+        output layer answers another question (and an NLI head does not even have its shape); the
+        encoder is loaded and the head starts fresh.
+        """
+        folder = Path(self.opts.init_checkpoint)
+        folder = folder if folder.is_dir() else folder.parent
+        init_labels = read_lines(folder / LABELS_FILE)
+        init_task = (read_lines(folder / TASK_FILE) or [tasks.infer(init_labels).name])[0] if init_labels else None
+        if init_labels == list(self.label_list) and init_task == self.opts.task:
+            return ()
+        if init_labels:
+            logger.info("--init-checkpoint is a %s model with labels %s: its encoder is loaded, the classifier "
+                        "starts fresh for %s %s", init_task, init_labels, self.opts.task, list(self.label_list))
+        return ("classifier/",)
 
     def export_final(self, step: int, completed: bool) -> dict:
         """Copy the best weights (or the current ones without an eval set) to the output dir."""
