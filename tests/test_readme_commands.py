@@ -91,6 +91,10 @@ COVERED_ELSEWHERE: Dict[str, str] = {
                    "tests/test_export.py::test_export_writes_every_variant_with_report_and_passes_fp32_parity",
     "python -m albert_edge.export tiny": "= make export (above)",
     "make test": "CI: .ci/run runs `make test` on a clean clone",
+    "make test PYTEST_WORKERS=0": "CI's `make test` (the same target); the variable only sets pytest-xdist's "
+                                  "-n (0 = in one process), which test_pytest_workers_variable_reaches_pytest checks",
+    "make test-fast": "the `pytest -m \"not slow\"` loop: every test CI runs minus the slow ones; "
+                      "test_install_extras_and_make_targets_exist checks the target exists",
     "python -m albert_edge.export tiny [--checkpoint DIR] [--config FILE] [--out DIR] "
     "[--variants fp32,fp16,dynamic_int8,int8] [--seq-lens 32,64,128] [--calibration FILE] "
     "[--eval FILE] [--task pairs|single|nli|mlm] [--max-accuracy-drop 1.0]":
@@ -170,6 +174,15 @@ def test_benchmark_list_is_every_subcommand():
 
     listed = next(c for c in COVERED_ELSEWHERE if c.startswith("python -m albert_edge.benchmark {"))
     assert re.search(r"\{(.*)\}", listed).group(1).split(",") == list(SUBCOMMANDS)
+
+
+def test_pytest_workers_variable_reaches_pytest():
+    """`make test PYTEST_WORKERS=N` is pytest-xdist's -n, and pytest-xdist is a test extra."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^PYTEST_WORKERS \?= auto$", makefile, re.M)
+    assert re.search(r"pytest -q -n \$\(PYTEST_WORKERS\)", makefile)
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert any(dep.startswith("pytest-xdist") for dep in extras["test"])
 
 
 def test_install_extras_and_make_targets_exist():
