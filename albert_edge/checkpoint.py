@@ -33,6 +33,17 @@ logger = logging.getLogger(__name__)
 # The name-map tables: (canonical regex, layout name template). First match wins.
 _L = r"encoder/group_(\d+)/inner_(\d+)/"
 
+# Pooler and heads: albert_zh kept BERT's names for both TF1 layouts, so both tables end with these
+# rows (named here once, not sliced out of one table by position).
+BERT_HEADS: Sequence[Tuple[str, str]] = (
+    (r"pooler/(kernel|bias)$", r"bert/pooler/dense/\1"),
+    (r"mlm/transform/LayerNorm/(gamma|beta)$", r"cls/predictions/transform/LayerNorm/\1"),
+    (r"mlm/transform/(kernel|bias)$", r"cls/predictions/transform/dense/\1"),
+    (r"mlm/output_bias$", r"cls/predictions/output_bias"),
+    (r"sop/(output_weights|output_bias)$", r"cls/seq_relationship/\1"),
+    (r"classifier/(output_weights|output_bias)$", r"\1"),
+)
+
 BRIGHTMART: Sequence[Tuple[str, str]] = (
     (r"embeddings/word_projection$", r"bert/embeddings/word_embeddings_2"),
     (r"embeddings/(.*)$", r"bert/embeddings/\1"),
@@ -42,13 +53,7 @@ BRIGHTMART: Sequence[Tuple[str, str]] = (
     (_L + r"ffn/intermediate/(kernel|bias)$", r"bert/encoder/layer_shared/intermediate/dense/\3"),
     (_L + r"ffn/output/(kernel|bias)$", r"bert/encoder/layer_shared/output/dense/\3"),
     (_L + r"ffn/LayerNorm/(gamma|beta)$", r"bert/encoder/layer_shared/output/LayerNorm/\3"),
-    (r"pooler/(kernel|bias)$", r"bert/pooler/dense/\1"),
-    (r"mlm/transform/LayerNorm/(gamma|beta)$", r"cls/predictions/transform/LayerNorm/\1"),
-    (r"mlm/transform/(kernel|bias)$", r"cls/predictions/transform/dense/\1"),
-    (r"mlm/output_bias$", r"cls/predictions/output_bias"),
-    (r"sop/(output_weights|output_bias)$", r"cls/seq_relationship/\1"),
-    (r"classifier/(output_weights|output_bias)$", r"\1"),
-)
+) + BERT_HEADS
 
 _G = r"bert/encoder/transformer/group_\1/inner_group_\2/"
 GOOGLE: Sequence[Tuple[str, str]] = (
@@ -60,16 +65,7 @@ GOOGLE: Sequence[Tuple[str, str]] = (
     (_L + r"ffn/intermediate/(kernel|bias)$", _G + r"ffn_1/intermediate/dense/\3"),
     (_L + r"ffn/output/(kernel|bias)$", _G + r"ffn_1/intermediate/output/dense/\3"),
     (_L + r"ffn/LayerNorm/(gamma|beta)$", _G + r"LayerNorm_1/\3"),
-    # Pooler and heads: the same names as brightmart's (albert_zh kept BERT's for both layouts),
-    # written out rather than sliced from BRIGHTMART so that neither table depends on the other's
-    # row order; tests/test_modeling.py checks that the two agree on them.
-    (r"pooler/(kernel|bias)$", r"bert/pooler/dense/\1"),
-    (r"mlm/transform/LayerNorm/(gamma|beta)$", r"cls/predictions/transform/LayerNorm/\1"),
-    (r"mlm/transform/(kernel|bias)$", r"cls/predictions/transform/dense/\1"),
-    (r"mlm/output_bias$", r"cls/predictions/output_bias"),
-    (r"sop/(output_weights|output_bias)$", r"cls/seq_relationship/\1"),
-    (r"classifier/(output_weights|output_bias)$", r"\1"),
-)
+) + BERT_HEADS
 
 # Hugging Face: (canonical regex, state-dict key template). Linear kernels are stored [out, in]
 # there and [in, out] here: `_hf_transposed` says which.
