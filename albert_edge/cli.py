@@ -242,7 +242,7 @@ def start_model_command(args: argparse.Namespace) -> Tuple[type, ...]:
     from albert_edge.checkpoint import CheckpointError
     from albert_edge.config import ConfigError
     from albert_edge.runtime import ModelError
-    return (CheckpointError, ConfigError, ModelError, ValueError, TypeError)
+    return (CheckpointError, ConfigError, ModelError, ValueError)
 
 
 def run_job(job: Callable[[], Any], user_errors: Tuple[type, ...], ensure_ascii: bool = True) -> int:

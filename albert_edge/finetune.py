@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from albert_edge.cli import nonnegative_int, run_job, start_job
+from albert_edge.model_dir import ModelDirError
 from albert_edge.train.finetune_data import prepare_data
 from albert_edge.train.options import TASKS, FinetuneOptions, TrainingError, add_run_arguments
 
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocab-file", default=None)
     p.add_argument("--no-lower-case", dest="do_lower_case", action="store_false")
     p.add_argument("--labels", default=None,
-                   help="labels.txt path or comma-separated labels (default: sorted labels found)")
+                   help="labels.txt path or comma-separated labels (default: the init checkpoint's, when it is a "
+                        "model of this task; else the task's: pairs 0,1, nli contradiction,entailment,neutral)")
     p.add_argument("--max-seq-len", type=int, default=d.max_seq_len)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--epochs", type=float, default=d.epochs)
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
         summary = Finetuner(opts, data).run()
         return {k: summary[k] for k in ("completed", "steps_done", "best")}
-    return run_job(job, (TrainingError,))
+    return run_job(job, (TrainingError, ModelDirError))
 
 
 if __name__ == "__main__":

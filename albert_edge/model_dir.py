@@ -8,7 +8,8 @@ worked out once, here, from whatever the user points at:
 * an albert_zh TF1 checkpoint (folder or prefix; brightmart or Google layout), with
   `albert_config*.json`, `labels.txt`, `task.txt` and `vocab.txt` beside it when present;
 * a Hugging Face folder (`config.json` + `model.safetensors`);
-* an exported `.tflite` (its embedded metadata: labels, task, vocabulary, config);
+* an exported `.tflite` (its embedded metadata: labels, task, config, trained or not; the
+  vocabulary inside it is what `runtime.TFLiteModel` tokenizes with);
 * a preset name (`tiny` …): that shape with no weights (untrained; plumbing and benchmarks).
 
 Fine-tuning writes the sidecars (`ModelDir.write_sidecars`) so that what it saves loads back here
@@ -114,7 +115,7 @@ class ModelDir:
         if checkpoint is not None:
             return cls.load(checkpoint, config_file, task, fallback_preset=preset)
         bundled = resources.BUNDLED_MODELS.get(preset) if config_file is None else None
-        if bundled is not None and (bundled / "checkpoint").is_file():
+        if bundled is not None and any(bundled.glob("*.index")):
             return cls.load(bundled, None, task)
         return cls.preset(preset, task or "pairs", config_file)
 
@@ -128,7 +129,8 @@ class ModelDir:
         labels = list(meta.get("labels", []))
         chosen = tasks.get(task or meta["task"]) if (task or meta.get("task")) else \
             tasks.infer(labels, meta.get("head", "classifier"))
-        return cls("tflite", path, config, labels, chosen, resources.VOCAB, str(path))
+        weights = str(path) if meta.get("trained", True) else None   # an untrained export stays untrained
+        return cls("tflite", path, config, labels, chosen, resources.VOCAB, weights)
 
     @staticmethod
     def _task(task: Optional[str], folder: Path, labels: Sequence[str]) -> tasks.Task:
@@ -136,7 +138,10 @@ class ModelDir:
             return tasks.get(task)
         recorded = read_lines(folder / TASK_FILE)
         if recorded:
-            return tasks.get(recorded[0])
+            try:
+                return tasks.get(recorded[0])
+            except tasks.UnknownTask as err:
+                raise ModelDirError(f"{folder / TASK_FILE}: {err}") from None
         return tasks.infer(labels)
 
     # ------------------------------------------------------------------------------ facts

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from albert_edge.cli import run_job, start_job
+from albert_edge.model_dir import ModelDirError
 from albert_edge.train.options import (OPTIMIZERS, SHARD_MIXES, PretrainOptions, TrainingError,
                                        add_run_arguments)
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     start_job(args)
     from albert_edge.train.pretrain import Pretrainer  # noqa: PLC0415 — imports TensorFlow
 
-    return run_job(lambda: Pretrainer(PretrainOptions(**vars(args))).run(), (TrainingError,))
+    return run_job(lambda: Pretrainer(PretrainOptions(**vars(args))).run(), (TrainingError, ModelDirError))
 
 
 if __name__ == "__main__":

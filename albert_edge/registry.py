@@ -1,8 +1,8 @@
 """`Registry`: name → entry, in registration order — the one mechanism behind the kit's tables.
 
-Tasks (`albert_edge.tasks`), export variants (`albert_edge.export.variants`) and device-farm backends
-(`albert_edge.benchmark.farm`) are each one registry: code asks it for an entry instead of testing
-names, so adding a task, a variant or a farm is one entry. Lookups of an unknown name raise the
+Tasks (`albert_edge.tasks`) and export variants (`albert_edge.export.variants`) are each one registry:
+code asks it for an entry instead of testing names, so adding a task or a variant is one entry.
+(Device-farm backends are a plain table, `benchmark.farm.BACKENDS`, read only by the farm CLI.) Lookups of an unknown name raise the
 registry's own error type (a ValueError) listing the registered names, which the CLIs print as is.
 """
 from __future__ import annotations

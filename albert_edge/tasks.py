@@ -67,7 +67,9 @@ class Task:
         return example.text_a, example.text_b
 
     def encode(self, tokenizer, example: Example, max_seq_len: int):
-        return tokenizer.encode(example.text_a, example.text_b, max_seq_len=max_seq_len)
+        """The example as model inputs: the tokenizer's one- or two-text encoding (the same one training,
+        the runtime and the Java app use)."""
+        return tokenizer.encode(*self.texts(example), max_seq_len=max_seq_len)
 
     def labels(self, given: Optional[Sequence[str]] = None) -> List[str]:
         """`given`, else this task's default label set; a task without one must be told."""
@@ -112,11 +114,6 @@ get = _REGISTRY.get
 
 def names(*, trainable: Optional[bool] = None) -> Tuple[str, ...]:
     return _REGISTRY.names(None if trainable is None else (lambda t: t.trainable == trainable))
-
-
-def heads() -> Tuple[str, ...]:
-    """Every output layer some task needs (the freeze stage builds these)."""
-    return tuple(dict.fromkeys(t.head for t in _REGISTRY.values()))
 
 
 def infer(labels: Sequence[str], head: str = "classifier") -> Task:
@@ -166,8 +163,10 @@ class MaskedLmTask(Task):
     name = "mlm"
     description = "masked-LM head (albert_zh's documented TFLite graph): log-probabilities over the vocabulary"
     head = "mlm"
-    # Its export is checked by parity on real text: the pairs file supplies sentences, not labels.
+    # Its export is calibrated and checked by parity on real text: pair files supply sentences;
+    # their labels are not used.
     data_format = "pairs"
+    default_calibration = resources.LCQMC_CALIBRATION
     default_eval = resources.LCQMC_DEV
     trainable = False   # pretrained by albert_edge.pretrain, not fine-tuned
 

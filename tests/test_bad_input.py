@@ -389,7 +389,7 @@ def test_similarity_accepts_a_generator_and_scores_one_pair(files):
 # ---------------------------------------------------------------------------------- training data
 def test_finetune_labels_come_from_flag_checkpoint_or_task():
     from albert_edge.train.common import TrainingError
-    from albert_edge.train.finetune import resolve_labels
+    from albert_edge.train.finetune_data import resolve_labels
     assert resolve_labels(None, [], task="pairs") == ["0", "1"]
     assert resolve_labels(None, [], task="nli") == ["contradiction", "entailment", "neutral"]
     assert resolve_labels("neg,pos", [], task="single") == ["neg", "pos"]
@@ -399,15 +399,14 @@ def test_finetune_labels_come_from_flag_checkpoint_or_task():
         resolve_labels("0,1,1", [], task="pairs")
 
 
-def test_finetune_skips_and_counts_empty_sentences(caplog):
-    from albert_edge.data.tasks import Example
-    from albert_edge.train.finetune import drop_empty_sentences
-    examples = [Example("a", "b", "1", "f:1"), Example(" ", "b", "0", "f:2"), Example("a", "", "1", "f:3"),
-                Example("a", None, "1", "f:4")]
-    with caplog.at_level("WARNING"):
-        kept = drop_empty_sentences(examples, "training data")
-    assert [e.where for e in kept] == ["f:1", "f:4"]
-    assert "skipped 2" in caplog.text and "f:2" in caplog.text
+def test_finetune_names_an_empty_sentence_before_tensorflow(tmp_path):
+    """An empty sentence carries no signal for its label: the data step stops at its file:line."""
+    from albert_edge.train.finetune_data import prepare_data
+    from albert_edge.train.options import FinetuneOptions, TrainingError
+    data = tmp_path / "train.tsv"
+    data.write_text("今天天气好\t今天天气不错\t1\n今天\t \t0\n", encoding="utf-8")
+    with pytest.raises(TrainingError, match=r"train\.tsv:2: empty text"):
+        prepare_data(FinetuneOptions(task="pairs", train_files=[str(data)], output_dir=str(tmp_path / "o")))
 
 
 # ---------------------------------------------------------------------------------- tokenizer
@@ -561,3 +560,18 @@ def test_finetune_negative_edited_pairs_is_an_argparse_error(capsys):
     assert exc.value.code == 2 and "usage:" in err and "--edited-pairs" in err and "'-1'" in err
     assert build_parser().parse_args(["--train-files", "t.tsv", "--output-dir", "o",
                                       "--edited-pairs", "0"]).edited_pairs == 0
+
+
+def test_finetune_init_checkpoint_with_an_unknown_task_is_exit_2(tmp_path, capsys):
+    """A task.txt naming no registered task: exit 2 naming the file, no traceback."""
+    import shutil
+    from albert_edge import resources
+    from albert_edge.finetune import main
+    init = tmp_path / "init"
+    shutil.copytree(resources.DEFAULT_MODEL, init)
+    (init / "task.txt").write_text("sentiment\n")
+    train = tmp_path / "train.tsv"
+    train.write_text("今天天气好\t今天天气不错\t1\n", encoding="utf-8")
+    code = main(["--train-files", str(train), "--init-checkpoint", str(init), "--output-dir", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "task.txt: unknown task 'sentiment'" in err and "Traceback" not in err

@@ -51,6 +51,11 @@ def test_the_model_folder_records_its_task_and_labels(exported):
     task, model, _, _ = exported
     assert (model / "task.txt").read_text().strip() == task
     assert (model / "labels.txt").read_text().split() == CASES[task][2]
+    # the vocabulary it was trained with travels with it, and is the one ModelDir tokenizes with
+    from albert_edge import resources
+    from albert_edge.model_dir import ModelDir
+    assert (model / "vocab.txt").read_bytes() == resources.VOCAB.read_bytes()
+    assert ModelDir.load(model).vocab == model / "vocab.txt"
 
 
 def test_export_gates_every_variant_on_the_tasks_own_eval_file(exported):

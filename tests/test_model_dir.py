@@ -64,7 +64,7 @@ def test_unusable_paths_say_what_is_missing(tmp_path):
         ModelDir.load(folder)
     assert ModelDir.load(folder, fallback_preset="tiny").config.hidden_size == 312
     (folder / "task.txt").write_text("sentiment\n")
-    with pytest.raises(ValueError, match="unknown task 'sentiment'"):
+    with pytest.raises(ModelDirError, match=r"task\.txt: unknown task 'sentiment'; choose one of pairs"):
         ModelDir.load(folder, fallback_preset="tiny")
     with pytest.raises(ModelDirError, match="model not found"):
         ModelDir.load(tmp_path / "missing.tflite")

@@ -14,7 +14,8 @@ DATA = Path(__file__).parent / "data" / "tasks"
 def test_registry_has_one_entry_per_task_and_names_them_on_a_typo():
     assert tasks.names() == ("pairs", "single", "nli", "mlm")
     assert tasks.names(trainable=True) == ("pairs", "single", "nli")
-    assert set(tasks.heads()) == {"classifier", "mlm"}
+    assert {tasks.get(n).head for n in tasks.names()} == {"classifier", "mlm"}
+    assert tasks.get("mlm").default_calibration == resources.LCQMC_CALIBRATION   # int8 of the MLM graph
     with pytest.raises(tasks.UnknownTask, match="unknown task 'pair'; choose one of pairs, single, nli, mlm"):
         tasks.get("pair")
 

@@ -104,7 +104,7 @@ def build_weights(checkpoint: Optional[str], config_file: Optional[str], preset:
     pipeline runs (a checkpoint, the bundled model, else the seeded random fallback), so the peers
     measure the numbers the export wrote."""
     from albert_edge.model_dir import ModelDir
-    model_dir = ModelDir.resolve(checkpoint, config_file, preset, task="pairs")
+    model_dir = ModelDir.resolve(checkpoint, config_file, preset)
     return model_dir.build_model(head="classifier"), model_dir.config
 
 
@@ -528,6 +528,7 @@ def run(args: argparse.Namespace) -> int:
         logger.error("unknown engine(s) %s; choose from %s", bad, ",".join(ENGINES))
         return 2
     from albert_edge.data.tasks import DataError
+    from albert_edge.export.options import ExportError
     from albert_edge.model_dir import ModelDirError
     try:   # unusable inputs stop here, before minutes of exporting
         pairs = read_pairs(Path(args.pairs), max(args.mix_pairs, 32), args.seed)
@@ -538,7 +539,11 @@ def run(args: argparse.Namespace) -> int:
     info = machine_info()
     logger.info("machine: %s", info)
     buckets = sorted(set(args.buckets) | set(args.seq_lens))
-    export_dir = ensure_export(work, args.checkpoint, args.config, args.tflite_variants, buckets)
+    try:
+        export_dir = ensure_export(work, args.checkpoint, args.config, args.tflite_variants, buckets)
+    except ExportError as err:
+        logger.error("%s", err)
+        return 2
     peers = ensure_hf_and_onnx(model, work, args.ort_variants if "onnxruntime" in args.engines else [])
     data = pair_lengths_and_feeds(pairs, buckets)
     data["pad_len"] = np.asarray(max(buckets), np.int32)

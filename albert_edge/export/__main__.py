@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                         + " (default: the task recorded beside the checkpoint, task.txt, else read from its labels)")
     p.add_argument("--calibration", help="TSV of ≥ 200 real examples in the task's format for full-int8 calibration "
                                          "(default: the task's bundled set; pairs: LCQMC training pairs)")
-    p.add_argument("--qat-train", help="labelled TSV (a<TAB>b<TAB>label) for the qat variant's fine-tuning "
+    p.add_argument("--qat-train", help="labelled TSV in the task's format for the qat variant's fine-tuning "
                                        "(default: the calibration pairs)")
     p.add_argument("--qat-steps", type=nonnegative_int, default=300, help="qat fine-tuning steps (default 300, batch 16, lr 1e-5)")
     p.add_argument("--eval", help="labelled TSV in the task's format for accuracy/agreement (default: the task's "

@@ -258,6 +258,10 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
     stages = set(opts.stages)
     arm_env = _prepare_arm(opts, stages)       # before any slow stage: a missing qemu is exit 2 at once
     eval_examples = _eval_examples(task, eval_path, opts, labels) if "verify" in stages else None
+    if "convert" in stages and any(vr.get(v).calibrated for v in opts.variants):   # before any slow stage
+        calibration_path = _require(calibration_path, task, "--calibration", "int8 calibration")
+        if not calibration_path.is_file():
+            raise ExportError(f"--calibration {calibration_path}: file not found ({task.file_layout} lines)")
     bar = _progress(len(stages) + (len(opts.variants) - 1 if "convert" in stages else 0) + 1, opts.progress)
     model = None
     if stages & {"freeze", "verify"}:

@@ -19,9 +19,7 @@ from tqdm import tqdm
 
 from albert_edge.config import PRESETS, AlbertConfig, ConfigError
 from albert_edge.model_dir import ModelDir, ModelDirError
-# Defined in the TensorFlow-free options module (the CLIs parse with them); the same objects here.
-from albert_edge.train.options import (OPTIMIZERS, PRECISIONS, STRATEGIES, RunOptions,  # noqa: F401
-                                       TrainingError, add_run_arguments)
+from albert_edge.train.options import PRECISIONS, STRATEGIES, TrainingError
 
 logger = logging.getLogger(__name__)
 

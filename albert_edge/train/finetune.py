@@ -39,19 +39,19 @@ import numpy as np
 import tensorflow as tf
 
 from albert_edge import checkpoint, tasks
-from albert_edge.fileio import write_text_atomic
+from albert_edge.fileio import write_bytes_atomic, write_text_atomic
 from albert_edge.metrics import wilson_interval
-from albert_edge.model_dir import LABELS_FILE, TASK_FILE, ModelDir, read_lines
+from albert_edge.model_dir import LABELS_FILE, TASK_FILE, VOCAB_FILE, ModelDir, read_lines
 from albert_edge.modeling import AlbertClassifier, dummy_inputs
 from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, accumulate, configure_runtime, current_lr,
                                       make_strategy, precision_policy, run_window, sum_over_replicas)
 # The data half is TensorFlow-free (finetune_data), the options too (options); their names are
 # re-exported here so that callers import everything fine-tuning from this one module.
 from albert_edge.train.finetune_data import (EncodedSet, FinetuneData, bucketed_order,  # noqa: F401
-                                             drop_empty_sentences, encode_examples, prepare_data,
+                                             encode_examples, prepare_data,
                                              resolve_labels)
 from albert_edge.train.optimization import apply_global_gradients, create_optimizer
-from albert_edge.train.options import TASKS, FinetuneOptions  # noqa: F401
+from albert_edge.train.options import FinetuneOptions  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +221,8 @@ class Finetuner:
         checkpoint.save_tf1_checkpoint(self.model, folder / FINAL_STEM)
         write_text_atomic(folder / "albert_config.json", self.config.to_json_string())
         ModelDir.write_sidecars(folder, self.label_list, self.opts.task)
+        # the vocabulary it was trained with travels with it (export, evaluation and apps read it there)
+        write_bytes_atomic(folder / VOCAB_FILE, Path(self.tokenizer.vocab_file).read_bytes())
 
     def _maybe_keep_best(self, result: dict, step: int) -> None:
         acc = result.get("eval_accuracy")

@@ -21,7 +21,7 @@ from albert_edge import tasks
 from albert_edge.config import AlbertConfig
 from albert_edge.data import pair_augment
 from albert_edge.data.tasks import DataError, infer_labels, label_ids
-from albert_edge.model_dir import LABELS_FILE, TASK_FILE, read_lines
+from albert_edge.model_dir import LABELS_FILE, TASK_FILE, VOCAB_FILE, read_lines
 from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer
 from albert_edge.train.common import resolve_config
 from albert_edge.train.options import FinetuneOptions, TrainingError
@@ -77,21 +77,6 @@ def resolve_labels(labels: Sequence[str] | str | None, examples=None, task: str 
     if len(set(out)) != len(out):
         raise TrainingError(f"--labels has a duplicate: {out}")
     return out
-
-
-def drop_empty_sentences(examples: list, what: str) -> list:
-    """Examples whose sentences are all non-empty; the dropped ones are counted in a warning.
-
-    An empty sentence carries no signal for its label (a pair with one empty side teaches
-    "different" from nothing); skipping it, counted and named, beats training on it silently.
-    """
-    kept, dropped = [], []
-    for ex in examples:
-        (kept if ex.text_a.strip() and (ex.text_b is None or ex.text_b.strip()) else dropped).append(ex)
-    if dropped:
-        logger.warning("%s: skipped %d example(s) with an empty sentence (first at %s)",
-                       what, len(dropped), dropped[0].where)
-    return kept
 
 
 def augment_examples(examples: list, opts: FinetuneOptions) -> list:
@@ -176,6 +161,18 @@ class FinetuneData:
     eval_data: EncodedSet | None
 
 
+def _vocab_for(opts: FinetuneOptions) -> str:
+    """--vocab-file, else the vocab.txt beside the init checkpoint (a model is tokenized with its own
+    vocabulary, as ModelDir reads it), else the bundled albert_zh vocabulary."""
+    if opts.vocab_file:
+        return str(opts.vocab_file)
+    if opts.init_checkpoint:
+        folder = Path(opts.init_checkpoint) if Path(opts.init_checkpoint).is_dir() else Path(opts.init_checkpoint).parent
+        if (folder / VOCAB_FILE).is_file():
+            return str(folder / VOCAB_FILE)
+    return DEFAULT_VOCAB
+
+
 def prepare_data(opts: FinetuneOptions) -> FinetuneData:
     """Check the options, read, filter, augment, label and encode the examples; no TensorFlow.
 
@@ -197,11 +194,6 @@ def prepare_data(opts: FinetuneOptions) -> FinetuneData:
         eval_examples = task.read(opts.eval_file) if opts.eval_file else None
     except DataError as err:
         raise TrainingError(str(err)) from None
-    train_examples = drop_empty_sentences(train_examples, "training data")
-    if not train_examples:
-        raise TrainingError("every training example has an empty sentence: nothing to train on")
-    if eval_examples:
-        eval_examples = drop_empty_sentences(eval_examples, str(opts.eval_file)) or None
     if opts.max_train_examples and len(train_examples) > opts.max_train_examples:
         rng = np.random.default_rng(opts.seed)
         keep = np.sort(rng.choice(len(train_examples), opts.max_train_examples, replace=False))
@@ -218,7 +210,7 @@ def prepare_data(opts: FinetuneOptions) -> FinetuneData:
     if opts.max_seq_len > config.max_position_embeddings:
         raise TrainingError(f"--max-seq-len {opts.max_seq_len} exceeds the config's "
                             f"max_position_embeddings {config.max_position_embeddings}")
-    tokenizer = FullTokenizer(opts.vocab_file or DEFAULT_VOCAB, opts.do_lower_case)
+    tokenizer = FullTokenizer(_vocab_for(opts), opts.do_lower_case)
     t0 = time.time()
     try:
         train_data = encode_examples(train_examples, label_list, tokenizer, opts.max_seq_len)
