@@ -124,3 +124,21 @@ def test_readme_command_exports_the_tasks_model(exported, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["task"] == task and [v["variant"] for v in report["variants"]] == ["fp32", "int8"]
+
+
+def test_masked_lm_export_calibrates_on_bundled_text(tmp_path):
+    """--task mlm (albert_zh's masked-LM graph): the default variants, int8 included, export with the
+    bundled text for calibration and parity — no labelled file of its own needed."""
+    from albert_edge import checkpoint as ck
+    from albert_edge.export.pipeline import ExportOptions, export
+    from albert_edge.modeling import AlbertForMaskedLM
+    folder = tmp_path / "mlm"
+    folder.mkdir()
+    model = AlbertForMaskedLM(mini_config()).build_weights()
+    ck.save_tf1_checkpoint(model, folder / "model.ckpt")
+    (folder / "albert_config.json").write_text(mini_config().to_json_string())
+    result = export(ExportOptions(checkpoint=str(folder), task="mlm", out=str(tmp_path / "out"), seq_lens=(16,),
+                                  variants=("fp32", "int8"), threads=(1,), latency_runs=2, progress=False))
+    assert result.failures == [] and result.report["task"] == "mlm"
+    meta = json.loads((result.out_dir / "albert_tiny_int8.json").read_text(encoding="utf-8"))
+    assert meta["task"] == "mlm" and meta["outputs"] == ["log_probs"]
