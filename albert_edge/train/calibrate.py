@@ -26,6 +26,7 @@ import numpy as np
 from albert_edge import checkpoint, tasks
 from albert_edge.cli import quiet_tensorflow, run_job, setup_logging
 from albert_edge.data.tasks import DataError
+from albert_edge.fileio import write_text_atomic
 from albert_edge.model_dir import ModelDir, ModelDirError
 from albert_edge.train.finetune_data import encode_examples
 
@@ -88,7 +89,7 @@ def calibrate(model_dir: str, data_file: str, task: str | None = None, max_seq_l
         bias.assign(bias.numpy() + np.array([0.0, delta], np.float32))
         stem = Path(tf.train.latest_checkpoint(str(folder))).name
         checkpoint.save_tf1_checkpoint(model, folder / stem)
-        (folder / "calibration.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        write_text_atomic(folder / "calibration.json", json.dumps(result, indent=2) + "\n")
     return result
 
 
