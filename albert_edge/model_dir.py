@@ -134,15 +134,7 @@ class ModelDir:
 
     @staticmethod
     def _task(task: Optional[str], folder: Path, labels: Sequence[str]) -> tasks.Task:
-        if task:
-            return tasks.get(task)
-        recorded = read_lines(folder / TASK_FILE)
-        if recorded:
-            try:
-                return tasks.get(recorded[0])
-            except tasks.UnknownTask as err:
-                raise ModelDirError(f"{folder / TASK_FILE}: {err}") from None
-        return tasks.infer(labels)
+        return tasks.get(task) if task else recorded_task(folder, labels)
 
     # ------------------------------------------------------------------------------ facts
     @property
@@ -208,6 +200,17 @@ class ModelDir:
         folder = Path(folder)
         write_text_atomic(folder / LABELS_FILE, "\n".join(labels) + "\n")
         write_text_atomic(folder / TASK_FILE, tasks.get(task).name + "\n")
+
+
+def recorded_task(folder: Path, labels: Sequence[str]) -> tasks.Task:
+    """The task a model folder records (task.txt), else the one its labels imply (`tasks.infer`)."""
+    recorded = read_lines(folder / TASK_FILE)
+    if not recorded:
+        return tasks.infer(labels)
+    try:
+        return tasks.get(recorded[0])
+    except tasks.UnknownTask as err:
+        raise ModelDirError(f"{folder / TASK_FILE}: {err}") from None
 
 
 def read_lines(path: Path) -> List[str]:

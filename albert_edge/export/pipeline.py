@@ -291,8 +291,7 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
     if "convert" in stages:
         calibration = None
         if any(vr.get(v).calibrated for v in opts.variants):
-            calibration = _calibration_set(task, tokenizer, _require(calibration_path, task, "--calibration",
-                                                                     "int8 calibration"), seq_lens)
+            calibration = _calibration_set(task, tokenizer, calibration_path, seq_lens)   # checked above
         write_bytes_atomic(out / "vocab.txt", vocab_bytes)
         write_bytes_atomic(out / "labels.txt", ("\n".join(labels) + "\n").encode("utf-8"))
         for variant, file in artifacts.items():

@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from albert_edge import checkpoint, tasks
+from albert_edge import checkpoint
 from albert_edge.fileio import write_bytes_atomic, write_text_atomic
 from albert_edge.metrics import wilson_interval
-from albert_edge.model_dir import LABELS_FILE, TASK_FILE, VOCAB_FILE, ModelDir, read_lines
+from albert_edge.model_dir import LABELS_FILE, VOCAB_FILE, ModelDir, read_lines, recorded_task
 from albert_edge.modeling import AlbertClassifier, dummy_inputs
 from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, accumulate, configure_runtime, current_lr,
                                       make_strategy, precision_policy, run_window, sum_over_replicas)
@@ -260,7 +260,7 @@ class Finetuner:
         folder = Path(self.opts.init_checkpoint)
         folder = folder if folder.is_dir() else folder.parent
         init_labels = read_lines(folder / LABELS_FILE)
-        init_task = (read_lines(folder / TASK_FILE) or [tasks.infer(init_labels).name])[0] if init_labels else None
+        init_task = recorded_task(folder, init_labels).name if init_labels else None
         if init_labels == list(self.label_list) and init_task == self.opts.task:
             return ()
         if init_labels:

@@ -21,7 +21,7 @@ from albert_edge import tasks
 from albert_edge.config import AlbertConfig
 from albert_edge.data import pair_augment
 from albert_edge.data.tasks import DataError, infer_labels, label_ids
-from albert_edge.model_dir import LABELS_FILE, TASK_FILE, VOCAB_FILE, read_lines
+from albert_edge.model_dir import LABELS_FILE, VOCAB_FILE, read_lines, recorded_task
 from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer
 from albert_edge.train.common import resolve_config
 from albert_edge.train.options import FinetuneOptions, TrainingError
@@ -45,7 +45,7 @@ def resolve_labels(labels: Sequence[str] | str | None, examples=None, task: str 
             folder = Path(init_checkpoint) if Path(init_checkpoint).is_dir() else Path(init_checkpoint).parent
             init_labels = read_lines(folder / LABELS_FILE)
             if init_labels:
-                init_task = (read_lines(folder / TASK_FILE) or [tasks.infer(init_labels).name])[0]
+                init_task = recorded_task(folder, init_labels).name
                 if task is None or init_task == task:
                     return resolve_labels(str(folder / LABELS_FILE))
         if task is None:
