@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Tuple
 import pytest
 
 from albert_edge import resources
+from conftest import assert_printed_score  # noqa: E402  (tests/ is on sys.path under pytest)
 
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"
@@ -211,9 +212,9 @@ def test_readme_command_runs(command, shown):
     assert res.returncode == 0, f"{command}\n{res.stderr[-3000:]}"
     out = res.stdout.strip()
     if shown is not None:                          # README prints the output under the command
-        assert out == shown, f"README shows {shown} for `{command}`, the command prints {out}"
+        assert_printed_score(float(out), shown, f"README (`{command}`)")
     if "# 0." in command:                          # the python block's comment is its output
-        assert out == command.rsplit("# ", 1)[1]
+        assert_printed_score(float(out), command.rsplit("# ", 1)[1], "README's python block")
     if "albert_edge.tokenize" in command:
         rows = [json.loads(line) for line in out.splitlines()]
         assert len(rows) == 2 and all(len(r["input_ids"]) == 16 for r in rows)

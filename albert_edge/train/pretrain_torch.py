@@ -32,7 +32,7 @@ import pickle
 import signal
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -359,8 +359,13 @@ def resolve_device(name: str) -> Any:
     return device
 
 
-def train(options: TorchPretrainOptions) -> dict:
-    """Pretrain (or resume) into ``options.output_dir``; returns the final log record."""
+def train(options: TorchPretrainOptions, clock: Callable[[], float] = time.monotonic) -> dict:
+    """Pretrain (or resume) into ``options.output_dir``; returns the final log record.
+
+    ``clock`` is the time source of the time budget, the periodic saves and the throughput log:
+    a test hands in a clock that advances by a fixed amount per reading, so the schedule a time
+    budget fixes is the same on any machine, idle or loaded.
+    """
     import torch  # noqa: PLC0415
 
     options.validate()
@@ -427,7 +432,7 @@ def train(options: TorchPretrainOptions) -> dict:
     logger.info("pretraining %d parameters on %s: %d train / %d eval rows of %d tokens",
                 sum(p.numel() for p in model.parameters()), device, rows.tokens.shape[0],
                 rows.eval_tokens.shape[0], rows.tokens.shape[1])
-    start = time.monotonic()
+    start = clock()
     last_save = start
     window_start, window_steps = start, 0
     calibration_start: Optional[float] = None
@@ -440,13 +445,13 @@ def train(options: TorchPretrainOptions) -> dict:
             raise TorchPretrainError(f"loss became non-finite by step {step}: lower "
                                      "--learning-rate (the last saved state is kept)")
         save_state(state_path, model, optimizer, generator, step, total, warmup,
-                    elapsed_before + time.monotonic() - start)
+                    elapsed_before + clock() - start)
         save_hf_folder(model, config, out)
 
     model.train()
     try:
         while total is None or step < total:
-            now = time.monotonic()
+            now = clock()
             elapsed = elapsed_before + now - start
             if stop_signal or (options.train_seconds is not None and elapsed >= options.train_seconds):
                 break
@@ -474,20 +479,20 @@ def train(options: TorchPretrainOptions) -> dict:
             if total is None and calibration_start is None and step >= resume_step + 10:
                 if cuda:                                       # kernels are warm now
                     torch.cuda.synchronize(device)
-                calibration_start, calibration_from = time.monotonic(), step
+                calibration_start, calibration_from = clock(), step
             elif (total is None and calibration_start is not None
                   and step - calibration_from >= options.calibration_steps):
                 if cuda:
                     torch.cuda.synchronize(device)
-                rate = options.calibration_steps / (time.monotonic() - calibration_start)
-                left = options.train_seconds - (elapsed_before + time.monotonic() - start)
+                rate = options.calibration_steps / (clock() - calibration_start)
+                left = options.train_seconds - (elapsed_before + clock() - start)
                 total = step + max(1, int(left * rate * 0.97))   # 3 %: evaluations and saves
                 if warmup >= total:
                     warmup = max(1, total // 10)
                 logger.info("measured %.1f steps/s: schedule fixed at %d steps (warm-up %d)",
                             rate, total, warmup)
             if step % options.log_every == 0 or step == total:
-                now = time.monotonic()
+                now = clock()
                 record = {"step": step, "total_steps": total, "lr": lr,
                           "loss": round(float(result["loss"].detach()), 4),
                           "mlm_loss": round(float(result["mlm_loss"].detach()), 4),
@@ -504,16 +509,16 @@ def train(options: TorchPretrainOptions) -> dict:
                 logger.info("%s", json.dumps(record))
                 log.write(json.dumps(record) + "\n")
                 log.flush()
-                window_start, window_steps = time.monotonic(), 0
-            if time.monotonic() - last_save >= options.save_every_seconds:
+                window_start, window_steps = clock(), 0
+            if clock() - last_save >= options.save_every_seconds:
                 save()
-                last_save = time.monotonic()
+                last_save = clock()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
         log.close()
     save()
-    elapsed = elapsed_before + time.monotonic() - start
+    elapsed = elapsed_before + clock() - start
     if stop_signal:
         stopped_by = signal.Signals(stop_signal[0]).name
     elif total is not None and step >= total:
