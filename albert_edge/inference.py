@@ -15,7 +15,7 @@ import numpy as np
 
 from albert_edge import tasks
 from albert_edge.model_dir import ModelDir
-from albert_edge.runtime import softmax  # noqa: F401 — re-exported for callers of this module
+from albert_edge.runtime import mean_of_orders, softmax  # noqa: F401 — softmax re-exported for callers
 from albert_edge.tokenization import needed_length, pick_seq_len
 
 Pair = Tuple[str, Optional[str]]
@@ -50,6 +50,13 @@ class CheckpointClassifier:
         self.batch_size = batch_size
 
     def logits(self, pairs: Sequence[Pair]) -> np.ndarray:
+        """[N, num_labels]; for a symmetric task (pairs) the mean of both orders, as the runtime gives."""
+        if self.task.symmetric and pairs and all(b is not None for _, b in pairs):
+            both = self.one_order_logits(list(pairs) + [(b, a) for a, b in pairs])
+            return mean_of_orders(both[:len(pairs)], both[len(pairs):])
+        return self.one_order_logits(pairs)
+
+    def one_order_logits(self, pairs: Sequence[Pair]) -> np.ndarray:
         import tensorflow as tf
         buckets: dict = {}
         for i, (a, b) in enumerate(pairs):

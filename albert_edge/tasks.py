@@ -44,6 +44,9 @@ class Task:
     default_calibration: ClassVar[Optional[Path]] = None   # bundled examples for int8 calibration
     default_eval: ClassVar[Optional[Path]] = None          # bundled labelled examples for the export's gate
     behaviour_suite: ClassVar[bool] = False                # albert_edge.behaviour applies (similarity models)
+    # The relation is symmetric, so a score is taken over both orders (albert_edge.runtime.mean_of_orders):
+    # the user who swaps the two text boxes gets the same answer, exactly, from every scorer.
+    symmetric: ClassVar[bool] = False
     trainable: ClassVar[bool] = True                       # albert_edge.finetune trains it
 
     @property
@@ -141,6 +144,7 @@ class SentencePairTask(Task):
     default_calibration = resources.LCQMC_CALIBRATION
     default_eval = resources.LCQMC_DEV
     behaviour_suite = True
+    symmetric = True
 
 
 @register

@@ -111,6 +111,23 @@ def test_report_passes_by_side_of_one_half_and_measures_asymmetry():
     assert "| identity | similar | 2 | 100.0% | ≥ 95% | 1/1 |" in table
 
 
+def test_symmetry_is_gated_on_real_dev_pairs_too():
+    """A model symmetric on the generated cases but not on real pairs fails the symmetry gate."""
+    cases = [behaviour.Case("identity", "你好", "你好", "hand")]
+    real = behaviour.real_dev_pairs(limit=50)
+    assert len(real) == 50 and all(a != b for a, b in real[:5])
+    def score(pairs):           # order-blind on identical texts, 0.1 apart on real pairs
+        return [0.9 if a == b else (0.6 if a < b else 0.5) for a, b in pairs]
+    report = behaviour.run_suite(score, cases, symmetry_pairs=real)
+    assert report.mean_asymmetry == 0.0 and report.real_pairs == 50
+    assert report.mean_asymmetry_real == pytest.approx(0.1)
+    assert "symmetry" in report.failed_gates
+    assert "| symmetry, real dev pairs |" in report.to_markdown()
+    symmetric = behaviour.run_suite(lambda pairs: [0.9 if a == b else 0.55 for a, b in pairs], cases,
+                                    symmetry_pairs=real)
+    assert symmetric.mean_asymmetry_real == 0.0 and "symmetry" not in symmetric.failed_gates
+
+
 def test_a_constant_model_fails_one_side():
     report = behaviour.run_suite(lambda pairs: [0.9] * len(pairs))
     failed = set(report.failed_gates)

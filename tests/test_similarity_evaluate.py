@@ -35,6 +35,26 @@ def test_tflite_and_checkpoint_agree_on_probabilities(exported, mini_checkpoint)
 
 
 @pytest.mark.slow
+def test_a_pair_scores_the_same_in_both_orders_from_every_scorer(exported, mini_checkpoint):
+    """Swapping the two texts changes nothing (the mean of both orders), from the .tflite and the
+    checkpoint alike, and that mean is what the model gives for each order, averaged."""
+    from albert_edge.data.tasks import read_texts
+    from albert_edge.runtime import TFLiteModel, softmax
+    pairs = [(ex.text_a, ex.text_b) for ex in read_texts(VALID, "pairs")[:40]] + [("长" * 100, "短句")]
+    swapped = [(b, a) for a, b in pairs]
+    for model in (exported[0].out_dir / "albert_tiny_fp32.tflite", mini_checkpoint):
+        sim = Similarity(model)
+        assert sim.predict_sentences(pairs) == sim.predict_sentences(swapped)
+    runtime = TFLiteModel(exported[0].out_dir / "albert_tiny_fp32.tflite")
+    assert runtime.symmetric
+    one_order = np.array([[softmax(runtime.one_order_logits(a, b))[1], softmax(runtime.one_order_logits(b, a))[1]]
+                          for a, b in pairs])
+    assert np.abs(one_order[:, 0] - one_order[:, 1]).max() > 1e-4, "a random model is not symmetric by itself"
+    np.testing.assert_allclose(Similarity(exported[0].out_dir / "albert_tiny_fp32.tflite").predict_sentences(pairs),
+                               one_order.mean(axis=1), atol=1e-6)
+
+
+@pytest.mark.slow
 def test_empty_sentence_is_a_value_error_and_exit_2(exported):
     fp32 = exported[0].out_dir / "albert_tiny_fp32.tflite"
     with pytest.raises(ValueError, match="second sentence is empty"):
