@@ -88,13 +88,19 @@ def test_cli_exit_codes(tmp_path):
     assert _cli("compare", str(empty), str(a)).returncode == 2
 
 
+def spec_commands(spec: str) -> list[str]:
+    """The commands of a generated test spec, in order (each is a YAML double-quoted scalar)."""
+    return [json.loads(line.split("- ", 1)[1]) if line.strip().startswith('- "') else line.split("- ", 1)[1]
+            for line in spec.splitlines() if line.startswith("      - ")]
+
+
 def test_device_lists_and_specs():
     devices = read_devices(str(REPO / "benchmark" / "devices" / "snapdragon845.txt"))
     assert devices[0] == {"model": "Google Pixel 3", "version": "9"}
     fb_devices = read_devices(str(REPO / "benchmark" / "devices" / "firebase_arm64.json"))
     spec = aws_test_spec(["exports/albert_tiny_mlm_fp32.tflite"], [1, 4],
                          signatures={"exports/albert_tiny_mlm_fp32.tflite": ["L128"]})
-    assert "$DEVICEFARM_LOG_DIR/albert_tiny_mlm_fp32__L128__t4.log" in spec
+    assert any('> "$DEVICEFARM_LOG_DIR"/albert_tiny_mlm_fp32__L128__t4.log 2>&1' in c for c in spec_commands(spec))
     assert "--signature_to_run_for=L128" in spec
     assert "taskset f0 /data/local/tmp/albert_edge/benchmark_model" in spec and "artifacts:\n  - $DEVICEFARM_LOG_DIR" in spec
     cfg = firebase_config(["exports/m_fp32.tflite", "exports/m_int8.tflite"], [1, 4], fb_devices,
