@@ -31,8 +31,10 @@ until [[ $(aws devicefarm get-run --arn "$run_arn" | jq -r .run.status) == COMPL
 mkdir -p "$spec_dir/artifacts"
 aws devicefarm list-jobs --arn "$run_arn" | jq -r '.jobs[] | [.arn, .device.name] | @tsv' |
 while IFS=$'\t' read -r job device; do
+  device=${device//[^A-Za-z0-9 ._-]/_}; device=${device//../_}  # a folder name, never a path
   aws devicefarm list-artifacts --arn "$job" --type FILE | jq -r '.artifacts[] | [.name, .extension, .url] | @tsv' |
   while IFS=$'\t' read -r name ext url; do
+    name=${name//[^A-Za-z0-9 ._-]/_}; ext=${ext//[^A-Za-z0-9]/_}; name=${name//../_}
     mkdir -p "$spec_dir/artifacts/$device"; curl -fsS -o "$spec_dir/artifacts/$device/$name.$ext" "$url"
   done
 done

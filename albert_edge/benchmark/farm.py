@@ -234,16 +234,19 @@ def aws_test_spec(models: Sequence[str], threads: Sequence[int], runs: int = 50,
             f'$soc" > "$DEVICEFARM_LOG_DIR"/no_model_for_this_soc__npu.log ;; esac'))
     pushes = [_yaml_command(f'{adb} push "$DEVICEFARM_TEST_PACKAGE_PATH"/{shlex.quote(Path(m).name)} {remote}/')
               for m in models]
+    def shell(*words: str) -> str:  # quoted for the phone's shell, then the whole for the host's
+        return f"{adb} shell {shlex.quote(' '.join(shlex.quote(w) for w in words))}"
+
     setup = [
-        _yaml_command(f"{adb} shell mkdir -p {remote}"),
+        _yaml_command(shell("mkdir", "-p", remote)),
         _yaml_command(f'{adb} push "$DEVICEFARM_TEST_PACKAGE_PATH"/{shlex.quote(binary)} {remote}/'),
-        _yaml_command(f"{adb} shell chmod 755 {remote}/{shlex.quote(binary)}"),
+        _yaml_command(shell("chmod", "755", f"{remote}/{binary}")),
     ]
     if npu:
         setup += [
             _yaml_command(f'{adb} push "$DEVICEFARM_TEST_PACKAGE_PATH"/{shlex.quote(litert_binary)} {remote}/'),
-            _yaml_command(f"{adb} shell chmod 755 {remote}/{shlex.quote(litert_binary)}"),
-            _yaml_command(f"{adb} shell mkdir -p {remote}/qnn"),
+            _yaml_command(shell("chmod", "755", f"{remote}/{litert_binary}")),
+            _yaml_command(shell("mkdir", "-p", f"{remote}/qnn")),
             *[_yaml_command(f'{adb} push "$DEVICEFARM_TEST_PACKAGE_PATH"/qnn/{shlex.quote(lib)} {remote}/qnn/')
               for lib in qnn_libs],
         ]
@@ -269,7 +272,7 @@ def aws_test_spec(models: Sequence[str], threads: Sequence[int], runs: int = 50,
         "  post_test:",
         "    commands:",
         _yaml_command(f'{adb} logcat -d > "$DEVICEFARM_LOG_DIR"/logcat.txt'),
-        _yaml_command(f"{adb} shell rm -rf {remote}"),
+        _yaml_command(shell("rm", "-rf", remote)),
         "artifacts:",
         "  - $DEVICEFARM_LOG_DIR",
         "",
@@ -462,14 +465,16 @@ def _signatures_arg(value: str, models: Sequence[str]) -> dict[str, list] | None
     if value == "default":
         return None
     if value == "auto":
-        from albert_edge.benchmark.adb import model_signatures
+        from albert_edge.benchmark.adb import flatbuffer_signatures, model_signatures
 
-        found = {m: model_signatures(m) if os.path.isfile(m) else [None] for m in models}
-        for model, sigs in found.items():  # names read from a file the user got from somewhere
-            for number, sig in enumerate(sigs, 1):
-                if sig is not None:
-                    check_name("signature", sig, f"--signatures auto: signature {number} of {model}")
-        return found
+        for model in models:  # every name the file holds: it came from wherever the file came from
+            try:
+                names = flatbuffer_signatures(model) if os.path.isfile(model) else []
+            except Exception:  # noqa: BLE001 - unreadable: model_signatures falls back to the default
+                names = []
+            for number, sig in enumerate(names, 1):
+                check_name("signature", sig, f"--signatures auto: signature {number} of {model}")
+        return {m: model_signatures(m) if os.path.isfile(m) else [None] for m in models}
     sigs = [check_name("signature", s.strip(), "--signatures") for s in value.split(",") if s.strip()]
     if not sigs:
         raise ValueError(f"--signatures: no signature in {value!r}; give e.g. L128, 'auto' or 'default'")
