@@ -377,3 +377,29 @@ def test_model_soc_from_stamp_and_name(npu_models, model, tmp_path):
     assert required_qnn_libs("SM8750")[-2:] == ["libQnnHtpV79Stub.so", "libQnnHtpV79Skel.so"]
     with pytest.raises(ValueError, match="libQnnHtp.so"):
         find_qnn_libs(tmp_path, ["SM8650"])
+
+
+@pytest.mark.slow
+def test_bad_numbers_and_an_out_file_exit_2_before_any_device(fake, model, tmp_path):
+    """Issue 24 §4, one rule: nan / negative / zero limits and an --out that is a file are exit 2, no traceback."""
+    fake([{"serial": "a", "props": PROPS}])
+    a_file = tmp_path / "results_here"
+    a_file.write_text("not a folder")
+    base = [sys.executable, "-m", "albert_edge.benchmark", "adb", "--adb", fake.adb, "--model", model,
+            "--benchmark-binary", fake.binary, "--serial", "a"]
+    cases = {
+        ("--cooldown-s", "nan"): "argument --cooldown-s: must be a finite number ≥ 0, got 'nan'",
+        ("--cooldown-s", "-1"): "argument --cooldown-s: must be a finite number ≥ 0, got '-1'",
+        ("--runs", "-1"): "argument --runs: must be a positive integer (≥ 1), got '-1'",
+        ("--run-timeout-s", "0"): "argument --run-timeout-s: must be a finite number of seconds > 0, got '0'",
+        ("--threads", "0"): "--threads: thread counts must be between 1 and 64",
+        ("--threads", "1,x"): "--threads must be comma-separated integers",
+        ("--out", str(a_file)): f"--out {a_file} is a file, not a folder",
+    }
+    for args, message in cases.items():
+        extra = list(args) if args[0] == "--out" else [*args, "--out", str(tmp_path / "o")]
+        proc = subprocess.run(base + extra, capture_output=True, text=True, cwd=REPO, env=os.environ)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert message in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
+    assert a_file.read_text() == "not a folder"
+    assert not (tmp_path / "devices" / "a" / "fs").exists()

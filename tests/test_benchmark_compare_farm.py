@@ -174,3 +174,36 @@ def test_collect_artifacts(tmp_path):
     assert by["OnePlus 6T"]["variant"] == "albert_tiny_fp32"
     assert len(rows) == 3
     assert (tmp_path / "out" / "results.csv").exists() and (tmp_path / "out" / "results.md").exists()
+
+
+def test_farm_and_compare_bad_values_exit_2(tmp_path, capsys):
+    """Issue 24 §4, one rule: farm aws --threads 0 / --runs -1 / --devices '[1,2]' and a 100,000-deep JSON
+    given to compare are exit 2 with a message, no traceback."""
+    from albert_edge.benchmark.__main__ import main
+
+    devices = REPO / "benchmark" / "devices" / "snapdragon845.txt"
+    numbers = tmp_path / "numbers.json"
+    numbers.write_text("[1,2]")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    ok = tmp_path / "ok.json"
+    ok.write_text(json.dumps([_row(100, 60)]))
+    cases = {
+        ("farm", "aws", "--model", "m.tflite", "--devices", str(devices), "--threads", "0"):
+            "--threads: thread counts must be between 1 and 64",
+        ("farm", "aws", "--model", "m.tflite", "--devices", str(devices), "--runs", "-1"):
+            "argument --runs: must be a positive integer (≥ 1), got '-1'",
+        ("farm", "aws", "--model", "m.tflite", "--devices", str(numbers)):
+            "expected a JSON list of objects",
+        ("farm", "aws", "--model", "m.tflite", "--devices", "[1,2]"): "--devices [1,2]: no such file",
+        ("compare", str(deep), str(ok)): "nested too deeply",
+        ("compare", str(ok), str(deep)): "nested too deeply",
+    }
+    for argv, message in cases.items():
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse's own exit 2
+            code = exc.code
+        err = capsys.readouterr().err
+        assert code == 2, (argv, err)
+        assert message in err and "Traceback" not in err, (argv, err)

@@ -93,6 +93,11 @@ def read_devices(path: str) -> list[dict]:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"--devices {path}: not UTF-8 text") from None
+    except FileNotFoundError:
+        raise ValueError(f"--devices {path}: no such file; give a device list (.txt: model[,version] per line, or "
+                         ".json: a list of objects), e.g. benchmark/devices/snapdragon_npu.json") from None
+    except IsADirectoryError:
+        raise ValueError(f"--devices {path} is a folder; give a device list file") from None
     if path.endswith(".json"):
         try:
             data = json.loads(text)

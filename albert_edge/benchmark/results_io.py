@@ -48,6 +48,8 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{number}: not JSON: {exc}") from None
+            except RecursionError:
+                raise ValueError(f"{path}:{number}: JSON nested too deeply to be a result row") from None
     return rows
 
 
