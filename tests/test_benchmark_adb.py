@@ -281,8 +281,10 @@ def test_npu_runs_the_model_of_each_phones_soc_and_reports_the_npu(fake, npu_mod
             ["libLiteRtDispatch_Qualcomm.so", "libQnnHtp.so", "libQnnSystem.so", f"libQnnHtpV{arch}Stub.so",
              f"libQnnHtpV{arch}Skel.so"])
         log = (tmp_path / "out" / row["raw_log"]).read_text()
-        assert "--use_cpu=false" not in log  # the command is not echoed; the tool's log is
         assert "delegate (DispatchDelegate)" in log
+        from albert_edge.benchmark.__main__ import main as benchmark_main
+
+        assert benchmark_main(["parse", str(tmp_path / "out" / row["raw_log"]), "--require-npu"]) == 0
     pixel = by["pixel"]
     assert pixel["status"] == "error" and pixel["stage"] == "soc" and pixel["inference_avg_us"] is None
     assert "no model compiled for this device's SoC unknown" in pixel["error"]

@@ -228,6 +228,26 @@ def _cli(*args, stdin=None):
                           cwd=REPO, input=stdin)
 
 
+def test_cli_require_npu_gate_on_real_logs(tmp_path, capsys):
+    """--require-npu: a GPU run and a CPU run are exit 1 naming why; the numbers are still printed."""
+    from albert_edge.benchmark.__main__ import main
+
+    gpu = DATA / "litert-2.1.5_benchmark_model_cc_gpu_full_delegation.txt"
+    assert main(["parse", str(gpu)]) == 0
+    capsys.readouterr()
+    assert main(["parse", str(gpu), "--require-npu"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["accelerator"] == "unknown" and "no line shows the NPU ran" in captured.err
+    cpu = DATA / "litert-2.3.0_benchmark_litert_model_cpu.txt"
+    assert main(["parse", str(cpu), "--require-npu"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["accelerator"] == "cpu" and "gate npu failed" in captured.err
+    copy = tmp_path / "run.txt"
+    copy.write_text(gpu.read_text())
+    assert main(["parse", str(copy), "--json", str(copy)]) == 2
+    assert "is the input file" in capsys.readouterr().err and copy.read_text() == gpu.read_text()
+
+
 @pytest.mark.slow
 def test_cli_json_stdin_and_exit_codes(tmp_path):
     proc = _cli("parse", "-", "--json", str(tmp_path / "r.json"), stdin=GOOD)

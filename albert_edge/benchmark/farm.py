@@ -63,7 +63,8 @@ NAME_PATTERNS = {
     "device version": (re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3})?"), "an Android version or API level such as 14 or 34"),
     "soc": (re.compile(r"SM[0-9]{4}"), "a Snapdragon part number such as SM8650"),
     "path": (re.compile(r"[A-Za-z0-9._/@+-]{1,1024}"), "letters, digits and ._/@+- (no spaces or shell characters)"),
-    "bucket": (re.compile(r"gs://[a-z0-9][a-z0-9._-]{1,221}(?:/[A-Za-z0-9._/-]*)?"), "gs://bucket[/folder]"),
+    "bucket": (re.compile(r"(?:gs://)?[a-z0-9][a-z0-9._-]{1,221}(?:/[A-Za-z0-9._/-]*)?"),
+               "a bucket name, optionally gs://bucket[/folder]"),
     "timeout": (re.compile(r"[0-9]{1,5}[smh]?"), "a duration such as 30m"),
 }
 
@@ -77,7 +78,7 @@ def check_name(kind: str, value: object, where: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ValueError(f"{where}: {value!r} is not a valid {kind} for a generated device-farm file "
                          f"(allowed: {allowed}); it would reach a shell on the farm's host and on the phone. "
-                         "Rename it (or pass another value)")
+                         "rename it (or pass another value)")
     return value
 GENERIC_DIRS = {"customer_artifacts", "artifacts", "logs", "files", "test_results", "results", "tmp",
                 "host_machine_files", "devicefarm_log_dir"}

@@ -567,7 +567,7 @@ def accelerator_evidence(text: str) -> dict:
     return found
 
 
-def npu_verdict(evidence: dict) -> tuple[str, str | None]:
+def npu_verdict(evidence: dict, require_positive: bool = False) -> tuple[str, str | None]:
     """(accelerator, problem): ``("npu", None)`` only when the log proves nothing ran on the CPU.
 
     The harness asks LiteRT for the NPU alone (``--use_npu=true --use_cpu=false
@@ -575,6 +575,8 @@ def npu_verdict(evidence: dict) -> tuple[str, str | None]:
     for the CPU (``Some ops are not accelerated``, litert/runtime/compiled_model.cc). So a
     summary from a tool that understood those flags, with no CPU delegation and no NPU failure
     in the log, is an NPU run; anything else is a problem naming the line that shows it.
+    ``require_positive`` (a log judged without its command, ``benchmark parse --require-npu``)
+    also demands a line showing the NPU at work.
     """
     unconsumed = evidence.get("unconsumed_flags") or ""
     ignored = [f for f in ("use_npu", "use_cpu", "require_full_delegation", "dispatch_library_path") if f in unconsumed]
@@ -592,4 +594,8 @@ def npu_verdict(evidence: dict) -> tuple[str, str | None]:
         return "npu+cpu", "the XNNPACK CPU delegate was created although the CPU was not allowed"
     if evidence.get("fully_accelerated") is False:
         return "cpu", "the tool reports 'Fully accelerated: False'"
+    if require_positive and not (npu or evidence.get("dispatch_ready")):
+        # a log alone, without the command that made it: only a line naming the NPU proves it
+        return "unknown", ("no line shows the NPU ran (no DispatchDelegate delegation, no libLiteRtDispatch_* "
+                           "load); a GPU or CPU log looks the same")
     return "npu", None
