@@ -207,3 +207,33 @@ def test_farm_and_compare_bad_values_exit_2(tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2, (argv, err)
         assert message in err and "Traceback" not in err, (argv, err)
+
+
+def test_collect_npu_logs_apply_the_accelerator_rule(tmp_path):
+    """A farm NPU log that shows the CPU ran is an error row without timings; a phone with no model
+    for its SoC leaves an error log; a clean LiteRT result block is a row."""
+    art = tmp_path / "artifacts"
+    s24, s23, s25 = (art / name / "Customer_Artifacts" for name in
+                     ("Samsung Galaxy S24 Ultra", "Samsung Galaxy S23", "Samsung Galaxy S25"))
+    for folder in (s24, s23, s25):
+        folder.mkdir(parents=True)
+    # the spec asked for the NPU alone; this log is LiteRT's CPU run (NPU not loaded, XNNPACK)
+    shutil.copy(DATA / "litert-2.3.0_benchmark_litert_model_cpu.txt", s23 / "albert_tiny_int8.sm8550__L128__npu.log")
+    (s25 / "no_model_for_this_soc__npu.log").write_text(
+        "ERROR: no model compiled for the SoC of this device: SM8750\n")
+    # a LiteRT C++ result block with no line showing the CPU (the spec forbade it: --use_cpu=false)
+    shutil.copy(DATA / "litert-2.1.5_benchmark_model_cc_gpu_full_delegation.txt",
+                s24 / "albert_tiny_int8.sm8650__L32__npu.log")
+    code, rows = collect(str(art), str(tmp_path / "out"))
+    assert code == 1
+    by = {r["device_model"]: r for r in rows}
+    fell = by["Samsung Galaxy S23"]
+    assert (fell["status"], fell["stage"], fell["delegate"], fell["accelerator"]) == ("error", "accelerator", "npu", "cpu")
+    assert fell["inference_avg_us"] is None and "NPU accelerator could not be loaded" in fell["error"]
+    none = by["Samsung Galaxy S25"]
+    assert none["status"] == "error" and "no model compiled for the SoC of this device: SM8750" in none["error"]
+    ok = by["Samsung Galaxy S24 Ultra"]
+    assert ok["status"] == "ok" and ok["delegate"] == "npu" and ok["threads"] is None
+    # the signature the tool says it ran wins over the file name's (this public log ran prefill_1024)
+    assert (ok["variant"], ok["signature"]) == ("albert_tiny_int8.sm8650", "prefill_1024")
+    assert ok["inference_avg_us"] == pytest.approx(7430200) and ok["mem_overall_mb"] == pytest.approx(6391.74)
