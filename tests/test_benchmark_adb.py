@@ -397,6 +397,7 @@ def test_bad_numbers_and_an_out_file_exit_2_before_any_device(fake, model, tmp_p
         ("--threads", "0"): "--threads: thread counts must be between 1 and 64",
         ("--threads", "1,x"): "--threads must be comma-separated integers",
         ("--out", str(a_file)): f"--out {a_file} is a file, not a folder",
+        ("--signatures", "L32,L$(echo x>PWNED)"): "--signatures: 'L$(echo x>PWNED)' is not a signature name",
     }
     for args, message in cases.items():
         extra = list(args) if args[0] == "--out" else [*args, "--out", str(tmp_path / "o")]
@@ -404,4 +405,4 @@ def test_bad_numbers_and_an_out_file_exit_2_before_any_device(fake, model, tmp_p
         assert proc.returncode == 2, (args, proc.stderr)
         assert message in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
     assert a_file.read_text() == "not a folder"
-    assert not (tmp_path / "devices" / "a" / "fs").exists()
+    assert not (tmp_path / "devices" / "a" / "fs").exists() and not (REPO / "PWNED").exists()

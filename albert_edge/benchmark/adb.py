@@ -344,6 +344,7 @@ def binary_command(binary: str, args: Sequence[str], cpu_mask: str | None, lib_d
 # --------------------------------------------------------------------------- NPU (Snapdragon HTP)
 
 
+_SIGNATURE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _SOC_IN_NAME = re.compile(r"(?:^|[._-])(sm\d{4})(?=[._-]|$)", re.I)
 
 
@@ -867,6 +868,12 @@ def run_adb(cfg: AdbConfig, sleep: Callable[[float], None] = time.sleep) -> tupl
     out = Path(cfg.out_dir)
     rec = _Recorder(out)
     signatures = {m: (list(cfg.signatures) if cfg.signatures else model_signatures(m)) for m in cfg.models}
+    for model, sigs in signatures.items():  # they reach the phone's shell (quoted) and the APK's argument string
+        for sig in sigs:
+            if sig is not None and not _SIGNATURE.fullmatch(sig):
+                where = "--signatures" if cfg.signatures else f"--signatures auto ({model})"
+                raise ValueError(f"{where}: {sig!r} is not a signature name (letters, digits and _, not starting "
+                                 "with a digit, at most 64); pass --signatures with the one to run")
     matrix = build_matrix(cfg.models, cfg.threads, cfg.delegates, signatures)
     serials = select_devices(cfg, rec)
     if serials:
