@@ -35,7 +35,8 @@ ID_COLUMNS = (
     "cpu_mask",
 )
 EXTRA_COLUMNS = ("p50_us", "p90_us", "p99_us", "p5_us", "median_us", "p95_us", "vm_rss_mb",
-                 "model_mem_delta_mb", "thermal_status", "stage", "error", "raw_log")
+                 "model_mem_delta_mb", "thermal_status", "accelerator", "npu_nodes", "total_nodes", "stage", "error",
+                 "raw_log")
 CSV_COLUMNS = ID_COLUMNS + CORE_KEYS + STAT_KEYS + EXTRA_COLUMNS
 
 
