@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import shutil
 import sys
 from pathlib import Path
 
@@ -406,3 +407,50 @@ def test_bad_numbers_and_an_out_file_exit_2_before_any_device(fake, model, tmp_p
         assert message in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
     assert a_file.read_text() == "not a folder"
     assert not (tmp_path / "devices" / "a" / "fs").exists() and not (REPO / "PWNED").exists()
+
+
+def _aot_compile_or_skip(source: Path, soc: str, out_dir: Path) -> Path:
+    """AOT-compile ``source`` for ``soc`` with LiteRT's Qualcomm plugin (the npu extra), or skip."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime_qnn") is None or shutil.which("cc") is None:
+        pytest.skip("needs the npu extra (onnxruntime-qnn: QNN's x86 libraries) and a C compiler")
+    import ai_edge_litert
+    import onnxruntime_qnn
+
+    plugin = next(Path(ai_edge_litert.__file__).parent.glob("vendors/qualcomm/compiler/libLiteRtCompilerPlugin_*.so"),
+                  None)
+    if plugin is None:
+        pytest.skip("ai-edge-litert without the Qualcomm compiler plugin")
+    stub = out_dir / "libQnnLpai.so"  # linked by the plugin, absent from onnxruntime-qnn, no symbol used
+    (out_dir / "empty.c").write_text("")
+    subprocess.run(["cc", "-shared", "-o", str(stub), str(out_dir / "empty.c")], check=True)
+    libs = [str(Path(onnxruntime_qnn.__file__).parent), str(plugin.parent), str(out_dir)]
+    env = dict(os.environ, LD_LIBRARY_PATH=":".join(libs), TMPDIR=str(out_dir))
+    code = ("import sys; from ai_edge_litert.aot import aot_compile as a; "
+            "from ai_edge_litert.aot.vendors.qualcomm import target as t; "
+            f"a.aot_compile(sys.argv[1], output_dir=sys.argv[2], target=t.Target(t.SocModel.{soc}), keep_going=True)")
+    subprocess.run([sys.executable, "-c", code, str(source), str(out_dir / "out")], check=True, env=env,
+                   capture_output=True, timeout=600)
+    (compiled,) = (out_dir / "out").glob("*.tflite")
+    return compiled
+
+
+@pytest.mark.slow
+def test_a_real_aot_compiled_model_is_recognised(tmp_path, qairt, litert_binary):
+    """LiteRT's own AOT output: its LiteRtStamp names the SoC, its signatures read without an interpreter,
+    and the NPU preparation takes it (it is what `export --npu` writes)."""
+    from albert_edge.benchmark.adb import _prepare_npu, flatbuffer_signatures, model_soc
+
+    compiled = _aot_compile_or_skip(build_tiny_tflite(), "SM8650", tmp_path)
+    plain = tmp_path / "compiled_without_soc_in_name.tflite"
+    plain.write_bytes(compiled.read_bytes())
+    assert model_soc(plain) == "SM8650" and model_soc(compiled) == "SM8650"
+    assert sorted(flatbuffer_signatures(plain)) == ["L128", "L32", "L64"]
+    cfg = AdbConfig(models=[str(plain)], delegates=["npu"], benchmark_binary=litert_binary,
+                    qnn_device_libs=str(qairt))
+    _prepare_npu(cfg)
+    assert cfg.model_socs == {str(plain): "SM8650"}
+    assert sorted(Path(p).name for p in cfg.qnn_libs["SM8650"]) == sorted(
+        ["libLiteRtDispatch_Qualcomm.so", "libQnnHtp.so", "libQnnSystem.so", "libQnnHtpV75Stub.so",
+         "libQnnHtpV75Skel.so"])
