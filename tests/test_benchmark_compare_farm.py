@@ -237,3 +237,19 @@ def test_collect_npu_logs_apply_the_accelerator_rule(tmp_path):
     # the signature the tool says it ran wins over the file name's (this public log ran prefill_1024)
     assert (ok["variant"], ok["signature"]) == ("albert_tiny_int8.sm8650", "prefill_1024")
     assert ok["inference_avg_us"] == pytest.approx(7430200) and ok["mem_overall_mb"] == pytest.approx(6391.74)
+
+
+def test_results_jsonl_symlink_is_replaced_not_followed(tmp_path):
+    """A results.jsonl that is a link to another file: the rows go to a new regular file, the target stays."""
+    from albert_edge.benchmark.results_io import append_jsonl, read_jsonl
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").symlink_to(victim)
+    append_jsonl(out / "results.jsonl", {"status": "ok"})
+    append_jsonl(out / "results.jsonl", {"status": "error"})
+    assert victim.read_text() == "precious\n"
+    assert not (out / "results.jsonl").is_symlink()
+    assert [r["status"] for r in read_jsonl(out / "results.jsonl")] == ["ok", "error"]
