@@ -129,6 +129,7 @@ def test_hostile_values_are_refused_with_what_where_how(tmp_path, capsys):
     assert no_sentinel(tmp_path)
 
 
+@pytest.mark.slow
 def test_generated_aws_spec_runs_and_keeps_hostile_values_literal(sandbox, monkeypatch):
     """Layer 2: with the name checks off, every spec command runs and hostile values stay one word."""
     monkeypatch.setattr(farm, "check_name", lambda kind, value, where: value)
@@ -153,6 +154,7 @@ def test_generated_aws_spec_runs_and_keeps_hostile_values_literal(sandbox, monke
         assert [f"{sandbox.box}/pkg/qnn/libQnnHtp{payload}.so"] == [c[3] for c in pushes if "qnn" in c[3]]
 
 
+@pytest.mark.slow
 def test_generated_firebase_script_runs_and_keeps_hostile_values_literal(sandbox, monkeypatch, tmp_path):
     monkeypatch.setattr(farm, "check_name", lambda kind, value, where: value)
     for payload in PAYLOADS:
@@ -171,6 +173,7 @@ def test_generated_firebase_script_runs_and_keeps_hostile_values_literal(sandbox
         assert f"--device=model=blueline{payload},version=28" in gcloud
 
 
+@pytest.mark.slow
 def test_valid_cli_output_runs_in_the_sandbox(sandbox, tmp_path, capsys):
     """The files the CLI writes for plain names are runnable as written (NPU line included)."""
     folder = tmp_path / "exports"
@@ -180,7 +183,12 @@ def test_valid_cli_output_runs_in_the_sandbox(sandbox, tmp_path, capsys):
     argv = ["farm", "aws", "--model", str(compiled), "--devices", str(REPO / "benchmark/devices/snapdragon_npu.json"),
             "--delegates", "npu", "--threads", "1", "--out", str(out)]
     assert main(argv) == 0, capsys.readouterr().err
-    for command in spec_commands((out / "aws_testspec.yml").read_text()):
+    commands = spec_commands((out / "aws_testspec.yml").read_text())
+    if shutil.which("shellcheck"):  # the NPU lines as the host shell reads them
+        check = subprocess.run(["shellcheck", "--shell=bash", "-"], input="\n".join(commands) + "\n",
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout
+    for command in commands:
         assert sandbox(command).returncode == 0, command
     runs = [c for c in calls(sandbox.log) if c[0] == "device:taskset"]
     assert len(runs) == 3  # L32, L64, L128 on the SM8650 stand-in
