@@ -311,6 +311,7 @@ def test_npu_fallback_and_a_missing_device_library_are_error_rows(fake, npu_mode
     assert fell["accelerator"] == "cpu" and "NPU accelerator could not be loaded" in fell["error"]
     assert fell["inference_avg_us"] is None and fell["init_us"] is None
     assert (tmp_path / "out" / fell["raw_log"]).read_text().count("TfLiteXNNPackDelegate") == 1
+    assert "| npu→cpu |" in (tmp_path / "out" / "results.md").read_text()
     noskel = by["noskel"]
     assert noskel["status"] == "error" and noskel["stage"] == "setup" and "libQnnHtpV75Skel.so" in noskel["error"]
     assert by["good"]["status"] == "ok" and by["good"]["accelerator"] == "npu"
