@@ -32,7 +32,12 @@ class TFLiteClassifier:
         self.tokenizer = self.model.tokenizer
 
     def logits(self, pairs: Sequence[Pair]) -> np.ndarray:
+        """[N, num_labels]; for a symmetric task (pairs) the mean of both orders (the runtime's rule)."""
         return np.stack([self.model.logits(a, b, self.seq_len) for a, b in pairs])
+
+    def one_order_logits(self, pairs: Sequence[Pair]) -> np.ndarray:
+        """[N, num_labels] of each pair in the order given: what the network alone computes."""
+        return np.stack([self.model.one_order_logits(a, b, self.seq_len) for a, b in pairs])
 
 
 class CheckpointClassifier:
