@@ -11,6 +11,7 @@ import logging
 import sys
 
 from albert_edge.benchmark.results_io import atomic_write_json, atomic_write_text
+from albert_edge.fileio import check_outputs_apart
 from albert_edge.cli import check_writable_file, describe_os_error
 from albert_edge.benchmark.parse import BenchmarkParseError, ops_to_csv, parse_all, parse_op_profile
 
@@ -34,6 +35,8 @@ def read_source(path: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        check_outputs_apart({"--json": args.json_out, "--ops-csv": args.ops_csv},
+                            {"the input": None if args.file == "-" else args.file})
         for flag, path in (("--json", args.json_out), ("--ops-csv", args.ops_csv)):
             if path:
                 check_writable_file(path, flag)

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-from albert_edge.fileio import write_bytes_atomic, write_text_atomic
+from albert_edge.fileio import open_append, write_bytes_atomic, write_text_atomic
 
 _APPEND_LOCK = threading.Lock()
 
@@ -31,7 +31,7 @@ def append_jsonl(path: str | os.PathLike, row: dict) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(row, ensure_ascii=False) + "\n"
-    with _APPEND_LOCK, open(target, "a", encoding="utf-8") as fh:
+    with _APPEND_LOCK, open_append(target) as fh:   # a symlink in its place is replaced, never followed
         fh.write(line)
         fh.flush()
         os.fsync(fh.fileno())

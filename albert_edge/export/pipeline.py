@@ -33,7 +33,7 @@ from albert_edge.export import variants as vr
 # Defined in the TensorFlow-free options module (the CLI builds them before loading this module);
 # the same objects here.
 from albert_edge.export.options import STAGES, ExportError, ExportOptions
-from albert_edge.fileio import (LockBusy, content_digest, exclusive_lock, remove_stale_temporaries,
+from albert_edge.fileio import (LockBusy, OutputOverlapError, check_outputs_apart, content_digest, exclusive_lock, remove_stale_temporaries,
                                 write_bytes_atomic)
 from albert_edge.model_dir import ModelDir, ModelDirError
 from albert_edge.runtime import TFLiteModel
@@ -209,6 +209,13 @@ def export(opts: ExportOptions) -> ExportResult:
     """
     validate_options(opts)
     out = opts.out_dir()
+    try:   # before the folder is made: --out never lies in a model given as input (or the bundled one)
+        check_outputs_apart({"--out": out}, {"--calibration": opts.calibration, "--eval": opts.eval,
+                                             "--qat-train": opts.qat_train, "--config": opts.config,
+                                             "--frozen-graph": opts.frozen_graph},
+                            {"--checkpoint": opts.checkpoint, "--tf1-meta": opts.tf1_meta})
+    except OutputOverlapError as err:
+        raise ExportError(str(err)) from None
     created = not out.exists()
     prepare_out_dir(out)
     try:
@@ -439,13 +446,14 @@ def _mlm_reference(model, encodings) -> np.ndarray:
 
 def _verify_mlm(path, variant, parity_sets, reference, opts) -> dict:
     runtime = TFLiteModel(path)
-    delta = 0.0
+    delta, finite = 0.0, True
     for L, encs in parity_sets.items():
         for i, enc in enumerate(encs[:4]):
             out = runtime.run(enc, L)["log_probs"][0]
+            finite = finite and verify.all_finite(out, reference[L][i])
             delta = max(delta, float(np.max(np.abs(out - reference[L][i]))))
     return {"variant": variant, "file": path.name, "size_mb": round(path.stat().st_size / 1e6, 3),
-            "max_abs_logit_delta": delta,
+            "max_abs_logit_delta": delta, "finite_outputs": finite,
             "latency_ms": verify.measure_latency(path, sorted(parity_sets), {L: e[0] for L, e in parity_sets.items()},
                                                  opts.threads, opts.latency_runs)}
 
