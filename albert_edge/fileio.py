@@ -55,7 +55,9 @@ def atomic_dir(final: str | os.PathLike, write: Callable[[Path], None], merge: b
             for item in sorted(tmp.iterdir()):
                 os.replace(item, final / item.name)
         else:
-            if final.exists():
+            if final.is_symlink():
+                final.unlink()          # a link in the folder's place is replaced, its target untouched
+            elif final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
     finally:
@@ -183,12 +185,13 @@ def protected_model_folders() -> List[Path]:
 def check_outputs_apart(outputs: "dict[str, str | os.PathLike | None]",
                         inputs: "dict[str, str | os.PathLike | None | list]" = None,
                         model_inputs: "dict[str, str | os.PathLike | None]" = None,
-                        written: "list[str | os.PathLike]" = ()) -> None:
+                        written: "list[str | os.PathLike]" = (), replaces_folder: bool = False) -> None:
     """Refuse (OutputOverlapError, before anything is written) outputs that would overwrite an input.
 
     `outputs`: flag -> output file or folder; `inputs`: flag -> input file(s); `model_inputs`: flag ->
     a model given as input (folder, checkpoint prefix or file) whose whole folder is off limits;
-    `written`: the files the command will create (inside an output folder), checked against `inputs`.
+    `written`: the files the command will create (inside an output folder), checked against `inputs`;
+    `replaces_folder`: the output folder is replaced as a whole (`atomic_dir`), so no input may lie in it.
     Why one helper: `export --out` equal to the bundled model's folder rewrote its labels, `benchmark
     host --json` equal to `--model` replaced the model with its results. Paths are compared after
     resolving symlinks, so a link to the input is the input. The bundled model folders are always
@@ -211,6 +214,10 @@ def check_outputs_apart(outputs: "dict[str, str | os.PathLike | None]",
                 raise OutputOverlapError(
                     f"{out_flag} {out} is also {in_flag}: writing it would destroy the input; "
                     f"choose another {out_flag}")
+            if replaces_folder and _within(src, out):
+                raise OutputOverlapError(
+                    f"{out_flag} {out} holds {in_flag} {src}, and the folder is replaced as a whole: "
+                    f"the input would be deleted; choose another {out_flag}")
         for in_flag, folder in folders:
             if _within(out, folder):
                 raise OutputOverlapError(

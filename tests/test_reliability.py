@@ -557,3 +557,17 @@ def test_pretrain_on_broken_records_is_exit_2(kind, workdir, tmp_path, capsys):
                                               "--num-train-steps", "2", "--no-progress"], capsys,
             str(records))
     assert not list(out.glob("*.index"))
+
+
+@pytest.mark.parametrize("case", ["bundled", "holds-the-corpus"])
+def test_embedding_init_never_replaces_a_folder_holding_an_input(case, tmp_path, capsys):
+    """embedding_init replaces its --output-dir as a whole: over the bundled model, or over a folder
+    holding its corpus, it would delete them."""
+    corpus = tmp_path / "out" / "corpus.txt"
+    corpus.parent.mkdir()
+    corpus.write_text("\n".join(CORPUS_LINES) + "\n", encoding="utf-8")
+    out = BUNDLED if case == "bundled" else corpus.parent
+    before = digest_tree(BUNDLED, corpus)
+    exits_2(main_of("albert_edge.embedding_init"), ["--corpus", str(corpus), "--output-dir", str(out)], capsys,
+            "--output-dir")
+    assert digest_tree(BUNDLED, corpus) == before

@@ -726,7 +726,12 @@ def create_pretraining_data(input_files: Sequence[str | os.PathLike], output_dir
         if _is_disk_full(err):
             raise OSError(errno.ENOSPC, "No space left on device", str(out)) from None
         raise
-    files = [f for w in writers for f in w.commit()]
+    try:
+        files = [f for w in writers for f in w.commit()]
+    except BaseException:
+        for w in writers:
+            w.abort()      # no temporary is left behind by a rename that failed (a full disk)
+        raise
     summary = {"stats": dataclasses.asdict(stats), "options": dataclasses.asdict(options),
                "input_files": [str(p) for p in paths], "num_shards": num_shards,
                "eval_fraction": eval_fraction, "max_lines": max_lines, "sample_rate": sample_rate,

@@ -159,14 +159,16 @@ def expand_files(patterns: Sequence[str] | str, what: str) -> list[str]:
     return files
 
 
-def check_output_dir(output_dir: str | os.PathLike, inputs: dict, init_checkpoint: str | None) -> None:
+def check_output_dir(output_dir: str | os.PathLike, inputs: dict, init_checkpoint: str | None,
+                     replaces_folder: bool = False) -> None:
     """TrainingError before anything is written when `--output-dir` would overwrite an input: a file
     of `inputs` (flag -> paths), the `--init-checkpoint`'s folder, or a bundled model folder."""
     config = inputs.get("--config")
     if config is not None and str(config) in PRESETS:
         inputs = {k: v for k, v in inputs.items() if k != "--config"}
     try:
-        check_outputs_apart({"--output-dir": output_dir}, inputs, {"--init-checkpoint": init_checkpoint})
+        check_outputs_apart({"--output-dir": output_dir}, inputs, {"--init-checkpoint": init_checkpoint},
+                            replaces_folder=replaces_folder)
     except OutputOverlapError as err:
         raise TrainingError(str(err)) from None
 
