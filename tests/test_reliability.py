@@ -571,3 +571,27 @@ def test_embedding_init_never_replaces_a_folder_holding_an_input(case, tmp_path,
     exits_2(main_of("albert_edge.embedding_init"), ["--corpus", str(corpus), "--output-dir", str(out)], capsys,
             "--output-dir")
     assert digest_tree(BUNDLED, corpus) == before
+
+
+def test_compare_on_a_100000_deep_json_is_exit_2(tmp_path, capsys):
+    from albert_edge.benchmark.__main__ import main
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps([{"device_model": "host", "model": "a.tflite", "signature": "L32", "threads": 1,
+                                 "inference_avg_us": 1000.0}]))
+    exits_2(main, ["compare", str(base), str(deep)], capsys, "deep.json", "nested too deeply")
+
+
+@pytest.mark.slow
+def test_benchmark_host_seq_len_without_a_signature_is_exit_2(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "tests" / "fake_adb"))
+    from tiny_model import build_tiny_tflite
+
+    from albert_edge.benchmark.__main__ import main
+    model = build_tiny_tflite(tmp_path / "m.tflite")
+    exits_2(main, ["host", "--model", str(model), "--seq-len", "7", "--runs", "1"], capsys, "L7")
+    single = build_tiny_tflite(tmp_path / "single.tflite", single_signature=True)
+    exits_2(main, ["host", "--model", str(single), "--seq-len", "7", "--runs", "1", "--json",
+                   str(tmp_path / "rows.json")], capsys, "--seq-len 7", "takes length")
+    assert not (tmp_path / "rows.json").exists()

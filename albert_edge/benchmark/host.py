@@ -338,6 +338,15 @@ def run_host(
     except (ModelError, ValueError) as exc:
         raise HostBenchmarkError(str(exc)) from None
     sigs = select_signatures(list(signatures_of(interp)), seq_len, signature)
+    if seq_len is not None and len(sigs) == 1:   # a lone unnamed-length signature: its length, before measuring
+        try:
+            shapes = [tuple(d["shape"]) for d in _Invoker(interp, sigs[0]).details.values()]
+        except (ValueError, RuntimeError):
+            shapes = []
+        lengths = {int(s[-1]) for s in shapes if len(s) == 2}
+        if len(lengths) == 1 and seq_len not in lengths:
+            raise HostBenchmarkError(f"--seq-len {seq_len}: {model} takes length {lengths.pop()} "
+                                     f"(signature {sigs[0]}); give that length or leave --seq-len out")
     del interp
     rows = []
     for sig in sigs:
