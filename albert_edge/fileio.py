@@ -169,11 +169,20 @@ def _within(inner: Path, outer: Path) -> bool:
     return inner == outer or outer in inner.parents
 
 
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
 def model_folder_of(path: str | os.PathLike) -> Path:
     """The folder a model input lives in: the path if it is a folder, else its parent (a
-    checkpoint prefix such as `run/model.ckpt`, a `.tflite` file)."""
+    checkpoint prefix such as `run/model.ckpt`, a `.tflite` file); a path with nothing there is
+    taken as a folder of its own (its parent holds no model)."""
     real = _real(path)
-    return real if real.is_dir() else real.parent
+    if real.is_dir():
+        return real
+    if real.exists() or any(real.parent.glob(glob_escape(real.name) + ".*")):   # a file, or a prefix
+        return real.parent
+    return real   # nothing there: the command reports it missing; its parent is no model folder
 
 
 def protected_model_folders() -> List[Path]:

@@ -595,3 +595,24 @@ def test_benchmark_host_seq_len_without_a_signature_is_exit_2(tmp_path, capsys):
     exits_2(main, ["host", "--model", str(single), "--seq-len", "7", "--runs", "1", "--json",
                    str(tmp_path / "rows.json")], capsys, "--seq-len 7", "takes length")
     assert not (tmp_path / "rows.json").exists()
+
+
+@pytest.mark.slow
+def test_pretrain_that_diverges_stops_before_a_save(workdir, tmp_path, capsys):
+    from training_helpers import PREDS, SEQ
+    out = tmp_path / "out"
+    exits_2(main_of("albert_edge.pretrain"), ["--train-files", str(workdir / "data" / "train-*"), "--output-dir",
+                                              str(out), "--config", str(workdir / "mini.json"), "--max-seq-len",
+                                              str(SEQ), "--max-predictions-per-seq", str(PREDS), "--batch-size", "8",
+                                              "--num-train-steps", "6", "--save-every", "3", "--learning-rate",
+                                              "1e30", "--optimizer", "adamw", "--no-progress"], capsys,
+            "not finite", "--learning-rate")
+    assert not list(out.glob("*.index")) and not (out / "state").exists()
+
+
+def test_calibrate_never_rewrites_the_bundled_model(capsys):
+    before = digest_tree(BUNDLED)
+    exits_2(main_of("albert_edge.train.calibrate"), ["--model", str(BUNDLED), "--data",
+                                                    str(resources.LCQMC_CALIBRATION)], capsys,
+            "bundled model", "--dry-run")
+    assert digest_tree(BUNDLED) == before

@@ -26,7 +26,7 @@ import numpy as np
 from albert_edge import checkpoint, tasks
 from albert_edge.cli import batch_size, quiet_tensorflow, run_job, seq_length, setup_logging
 from albert_edge.data.tasks import DataError
-from albert_edge.fileio import write_text_atomic
+from albert_edge.fileio import OutputOverlapError, check_outputs_apart, write_text_atomic
 from albert_edge.model_dir import ModelDir, ModelDirError
 from albert_edge.train.finetune_data import encode_examples
 
@@ -57,6 +57,12 @@ def calibrate(model_dir: str, data_file: str, task: str | None = None, max_seq_l
               batch_size: int = 128, dry_run: bool = False) -> dict:
     """Shift the output bias of the binary classifier in `model_dir` (a finetune output) to the
     label prior of `data_file`, read as `task` (default: the model's task)."""
+    folder = Path(model_dir)
+    if not dry_run:   # the folder is rewritten in place: never the bundled model (copy it first)
+        try:
+            check_outputs_apart({"--model": folder})
+        except OutputOverlapError as err:
+            raise CalibrationError(f"{err} (copy the folder and calibrate the copy, or pass --dry-run)") from None
     # Imported here, not at the top: this module is also a command, whose --help must answer
     # without loading TensorFlow.
     import tensorflow as tf  # noqa: PLC0415

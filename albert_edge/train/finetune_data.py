@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from albert_edge import tasks
-from albert_edge.config import AlbertConfig
+from albert_edge.config import PRESETS, AlbertConfig
 from albert_edge.data import pair_augment
 from albert_edge.data.tasks import DataError, infer_labels, label_ids
 from albert_edge.model_dir import LABELS_FILE, VOCAB_FILE, read_lines, recorded_task
@@ -188,7 +188,8 @@ def prepare_data(opts: FinetuneOptions) -> FinetuneData:
     try:   # before anything is read or written: the output never overwrites an input
         check_outputs_apart({"--output-dir": opts.output_dir},
                             {"--train-files": list(opts.train_files), "--eval-file": opts.eval_file,
-                             "--vocab-file": opts.vocab_file, "--config": opts.config,
+                             "--vocab-file": opts.vocab_file,
+                             "--config": None if str(opts.config) in PRESETS else opts.config,
                              "--labels": opts.labels if isinstance(opts.labels, str) else None},
                             {"--init-checkpoint": opts.init_checkpoint})
     except OutputOverlapError as err:
