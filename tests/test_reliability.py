@@ -616,3 +616,15 @@ def test_calibrate_never_rewrites_the_bundled_model(capsys):
                                                     str(resources.LCQMC_CALIBRATION)], capsys,
             "bundled model", "--dry-run")
     assert digest_tree(BUNDLED) == before
+
+
+@pytest.mark.slow
+def test_export_of_a_model_with_non_finite_outputs_fails_its_gate(nan_checkpoint, tmp_path, capsys):
+    from albert_edge.export.__main__ import main
+    before = digest_tree(nan_checkpoint)
+    code = main(["--checkpoint", str(nan_checkpoint), "--out", str(tmp_path / "out"), "--variants", "fp32",
+                 "--seq-lens", "16", "--eval-limit", "20", "--threads", "1", "--latency-runs", "1", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 1, captured.err[-2000:]
+    assert "fp32 finite outputs" in captured.out + captured.err and "Traceback" not in captured.err
+    assert digest_tree(nan_checkpoint) == before
