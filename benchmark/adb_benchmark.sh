@@ -17,6 +17,19 @@ CPU_MASK=${CPU_MASK:-f0}; NUM_RUNS=${NUM_RUNS:-50}; WARMUP_RUNS=${WARMUP_RUNS:-5
 COOLDOWN_S=${COOLDOWN_S:-10}; OUT=${OUT:-./adb_benchmark_out}
 REMOTE=/data/local/tmp/albert_edge
 for f in "$BIN" "$MODEL"; do [[ -f $f ]] || { echo "error: not found: $f" >&2; exit 2; }; done
+# Every value below reaches the phone's shell inside one adb shell string: plain names and numbers
+# only (a signature or file name holding $(…) would run on the phone).
+check() {  # name value pattern what
+  [[ $2 =~ ^($3)$ ]] || { echo "error: $1=$2 is not $4; fix it (it is passed to the phone's shell)" >&2; exit 2; }
+}
+check SIGNATURE "${SIGNATURE:-L0}" '[A-Za-z_][A-Za-z0-9_]{0,63}' "a signature name (letters, digits, _)"
+[[ "$CPU_MASK" == none ]] || check CPU_MASK "$CPU_MASK" '[0-9a-fA-F]{1,16}' "a hex CPU mask such as f0 (or none)"
+check NUM_RUNS "$NUM_RUNS" '[1-9][0-9]{0,6}' "a positive integer"
+check WARMUP_RUNS "$WARMUP_RUNS" '[0-9]{1,7}' "an integer >= 0"
+check COOLDOWN_S "$COOLDOWN_S" '[0-9]{1,5}(\.[0-9]+)?' "a number of seconds >= 0"
+check "model file name" "$(basename "$MODEL")" '[A-Za-z0-9][A-Za-z0-9._-]{0,127}' \
+  "a plain file name (letters, digits, ._-): rename the file"
+for t in "${THREADS[@]}"; do check THREADS "$t" '[1-9][0-9]?' "a thread count 1-99"; done
 mkdir -p "$OUT"
 
 state=$("$ADB" get-state 2>&1) || { echo "error: no usable device: $state" >&2; exit 3; }

@@ -216,7 +216,7 @@ def test_aws_test_spec_commands_are_strings_for_the_host_shell(aws_spec):
     assert proc.returncode == 0, proc.stdout
     # Every log the test phase writes is one `farm collect` can parse back: 2 models x 2 signatures
     # x 2 thread counts.
-    logs = set(re.findall(r'> "\$DEVICEFARM_LOG_DIR/([^"]+)"', "\n".join(spec["phases"]["test"]["commands"])))
+    logs = set(re.findall(r'> "\$DEVICEFARM_LOG_DIR"/(\S+) 2>&1', "\n".join(spec["phases"]["test"]["commands"])))
     assert len(logs) == 8 and all(LOG_NAME.match(name) for name in logs), logs
 
 

@@ -88,13 +88,19 @@ def test_cli_exit_codes(tmp_path):
     assert _cli("compare", str(empty), str(a)).returncode == 2
 
 
+def spec_commands(spec: str) -> list[str]:
+    """The commands of a generated test spec, in order (each is a YAML double-quoted scalar)."""
+    return [json.loads(line.split("- ", 1)[1]) if line.strip().startswith('- "') else line.split("- ", 1)[1]
+            for line in spec.splitlines() if line.startswith("      - ")]
+
+
 def test_device_lists_and_specs():
     devices = read_devices(str(REPO / "benchmark" / "devices" / "snapdragon845.txt"))
     assert devices[0] == {"model": "Google Pixel 3", "version": "9"}
     fb_devices = read_devices(str(REPO / "benchmark" / "devices" / "firebase_arm64.json"))
     spec = aws_test_spec(["exports/albert_tiny_mlm_fp32.tflite"], [1, 4],
                          signatures={"exports/albert_tiny_mlm_fp32.tflite": ["L128"]})
-    assert "$DEVICEFARM_LOG_DIR/albert_tiny_mlm_fp32__L128__t4.log" in spec
+    assert any('> "$DEVICEFARM_LOG_DIR"/albert_tiny_mlm_fp32__L128__t4.log 2>&1' in c for c in spec_commands(spec))
     assert "--signature_to_run_for=L128" in spec
     assert "taskset f0 /data/local/tmp/albert_edge/benchmark_model" in spec and "artifacts:\n  - $DEVICEFARM_LOG_DIR" in spec
     cfg = firebase_config(["exports/m_fp32.tflite", "exports/m_int8.tflite"], [1, 4], fb_devices,
@@ -168,3 +174,82 @@ def test_collect_artifacts(tmp_path):
     assert by["OnePlus 6T"]["variant"] == "albert_tiny_fp32"
     assert len(rows) == 3
     assert (tmp_path / "out" / "results.csv").exists() and (tmp_path / "out" / "results.md").exists()
+
+
+def test_farm_and_compare_bad_values_exit_2(tmp_path, capsys):
+    """Issue 24 §4, one rule: farm aws --threads 0 / --runs -1 / --devices '[1,2]' and a 100,000-deep JSON
+    given to compare are exit 2 with a message, no traceback."""
+    from albert_edge.benchmark.__main__ import main
+
+    devices = REPO / "benchmark" / "devices" / "snapdragon845.txt"
+    numbers = tmp_path / "numbers.json"
+    numbers.write_text("[1,2]")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    ok = tmp_path / "ok.json"
+    ok.write_text(json.dumps([_row(100, 60)]))
+    cases = {
+        ("farm", "aws", "--model", "m.tflite", "--devices", str(devices), "--threads", "0"):
+            "--threads: thread counts must be between 1 and 64",
+        ("farm", "aws", "--model", "m.tflite", "--devices", str(devices), "--runs", "-1"):
+            "argument --runs: must be a positive integer (≥ 1), got '-1'",
+        ("farm", "aws", "--model", "m.tflite", "--devices", str(numbers)):
+            "expected a JSON list of objects",
+        ("farm", "aws", "--model", "m.tflite", "--devices", "[1,2]"): "--devices [1,2]: no such file",
+        ("compare", str(deep), str(ok)): "nested too deeply",
+        ("compare", str(ok), str(deep)): "nested too deeply",
+    }
+    for argv, message in cases.items():
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse's own exit 2
+            code = exc.code
+        err = capsys.readouterr().err
+        assert code == 2, (argv, err)
+        assert message in err and "Traceback" not in err, (argv, err)
+
+
+def test_collect_npu_logs_apply_the_accelerator_rule(tmp_path):
+    """A farm NPU log that shows the CPU ran is an error row without timings; a phone with no model
+    for its SoC leaves an error log; a clean LiteRT result block is a row."""
+    art = tmp_path / "artifacts"
+    s24, s23, s25 = (art / name / "Customer_Artifacts" for name in
+                     ("Samsung Galaxy S24 Ultra", "Samsung Galaxy S23", "Samsung Galaxy S25"))
+    for folder in (s24, s23, s25):
+        folder.mkdir(parents=True)
+    # the spec asked for the NPU alone; this log is LiteRT's CPU run (NPU not loaded, XNNPACK)
+    shutil.copy(DATA / "litert-2.3.0_benchmark_litert_model_cpu.txt", s23 / "albert_tiny_int8.sm8550__L128__npu.log")
+    (s25 / "no_model_for_this_soc__npu.log").write_text(
+        "ERROR: no model compiled for the SoC of this device: SM8750\n")
+    # a LiteRT C++ result block with no line showing the CPU (the spec forbade it: --use_cpu=false)
+    shutil.copy(DATA / "litert-2.1.5_benchmark_model_cc_gpu_full_delegation.txt",
+                s24 / "albert_tiny_int8.sm8650__L32__npu.log")
+    code, rows = collect(str(art), str(tmp_path / "out"))
+    assert code == 1
+    by = {r["device_model"]: r for r in rows}
+    fell = by["Samsung Galaxy S23"]
+    assert (fell["status"], fell["stage"], fell["delegate"], fell["accelerator"]) == ("error", "accelerator", "npu", "cpu")
+    assert fell["inference_avg_us"] is None and "NPU accelerator could not be loaded" in fell["error"]
+    none = by["Samsung Galaxy S25"]
+    assert none["status"] == "error" and "no model compiled for the SoC of this device: SM8750" in none["error"]
+    ok = by["Samsung Galaxy S24 Ultra"]
+    assert ok["status"] == "ok" and ok["delegate"] == "npu" and ok["threads"] is None
+    # the signature the tool says it ran wins over the file name's (this public log ran prefill_1024)
+    assert (ok["variant"], ok["signature"]) == ("albert_tiny_int8.sm8650", "prefill_1024")
+    assert ok["inference_avg_us"] == pytest.approx(7430200) and ok["mem_overall_mb"] == pytest.approx(6391.74)
+
+
+def test_results_jsonl_symlink_is_replaced_not_followed(tmp_path):
+    """A results.jsonl that is a link to another file: the rows go to a new regular file, the target stays."""
+    from albert_edge.benchmark.results_io import append_jsonl, read_jsonl
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").symlink_to(victim)
+    append_jsonl(out / "results.jsonl", {"status": "ok"})
+    append_jsonl(out / "results.jsonl", {"status": "error"})
+    assert victim.read_text() == "precious\n"
+    assert not (out / "results.jsonl").is_symlink()
+    assert [r["status"] for r in read_jsonl(out / "results.jsonl")] == ["ok", "error"]

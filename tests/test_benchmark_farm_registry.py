@@ -134,4 +134,4 @@ def test_unregistered_layout_is_not_collected(tmp_path, capsys, monkeypatch):
     assert "fakefarm" not in farm.BACKENDS
     assert main(["farm", "collect", str(tmp_path / "art")]) == 2
     assert capsys.readouterr().err == (
-        f"error: no '<variant>__t<threads>.log' or 'benchmark_result_*' files under {tmp_path / 'art'}\n")
+        f"error: no '<variant>__t<threads>.log' / '<variant>__<signature>__npu.log' or 'benchmark_result_*' files under {tmp_path / 'art'}\n")

@@ -13,6 +13,8 @@ from albert_edge.benchmark.host import render_benchmark_model_log
 from albert_edge.benchmark.parse import (
     CORE_KEYS,
     BenchmarkParseError,
+    accelerator_evidence,
+    npu_verdict,
     ops_to_csv,
     parse_all,
     parse_file,
@@ -51,10 +53,23 @@ EXPECTED = {
     "litert-2.3.0_benchmark_litert_model_cpu.txt": dict(
         init_us=2560, first_us=380, warmup_avg_us=200, inference_avg_us=90, model_size_mb=0.08, threads=2,
         count=20, min_us=80, max_us=110, std_us=10),
+    "litert-2.1.5_benchmark_model_cc_gpu_full_delegation.txt": dict(
+        init_us=23744730, first_us=7441040, warmup_avg_us=7441040, inference_avg_us=7430200, count=10,
+        min_us=7416400, max_us=7448860, std_us=9920, mem_init_mb=6391.74, mem_overall_mb=6391.74, peak_mem_mb=None,
+        threads=None, signature="prefill_1024", format="litert-cc"),
 }
 BROKEN = {
     "tflite-2.x_truncated_memory_only.txt": "no 'Inference timings in us' summary",
     "litert-2.3.0_benchmark_litert_model_gather_failure.txt": "gather.cc",
+    "litert-2.x_benchmark_model_cc_npu_qualcomm_start_only.txt": "no 'Inference timings in us' summary",
+}
+# Log excerpts that are no benchmark run but say which accelerator ran: (accelerator, problem text or None)
+EVIDENCE = {
+    "litert-2.1.5_compiled_model_npu_request_ran_on_xnnpack.txt": ("cpu", "470 of 476 node(s) on XNNPACK"),
+    "litert-lm_npu_unavailable_cpu_backend.txt": ("cpu", "NPU accelerator could not be loaded"),
+    "litert-lm_npu_sm8550_dispatch_loaded.txt": ("npu", None),
+    "litert-2.x_benchmark_model_cc_npu_qualcomm_start_only.txt": ("npu", None),
+    "litert-2.1.5_benchmark_model_cc_gpu_full_delegation.txt": ("npu", None),
 }
 
 
@@ -66,13 +81,15 @@ def test_real_outputs(name):
     for key, value in EXPECTED[name].items():
         if value is None:
             assert result[key] is None, key
+        elif isinstance(value, str):
+            assert result[key] == value, key
         else:
             assert result[key] == pytest.approx(value), key
 
 
 def test_every_fixture_is_covered_and_documented():
     files = {p.name for p in DATA.glob("*.txt")}
-    assert files == set(EXPECTED) | set(BROKEN)
+    assert files == set(EXPECTED) | set(BROKEN) | set(EVIDENCE)
     readme = (DATA / "README.md").read_text()
     for name in files:
         assert name in readme, f"{name} has no provenance in README.md"
@@ -82,6 +99,44 @@ def test_every_fixture_is_covered_and_documented():
 def test_broken_real_outputs_raise(name):
     with pytest.raises(BenchmarkParseError, match=BROKEN[name].replace("(", r"\(")):
         parse_file(str(DATA / name))
+
+
+@pytest.mark.parametrize("name", sorted(EVIDENCE))
+def test_accelerator_evidence_of_real_logs(name):
+    """The NPU verdict of a log: a CPU fallback is named, the dispatch library load is seen.
+
+    ("npu", None) on a log without a result block only means the log shows no fallback; the
+    harness still needs a result block (see test_broken_real_outputs_raise) before a row is ok.
+    """
+    text = (DATA / name).read_text()
+    evidence = accelerator_evidence(text)
+    accelerator, problem = npu_verdict(evidence)
+    want_accelerator, want_problem = EVIDENCE[name]
+    assert accelerator == want_accelerator, evidence
+    if want_problem is None:
+        assert problem is None, problem
+    else:
+        assert want_problem in problem
+    if "dispatch_loaded" in name:
+        assert evidence["dispatch_ready"] and evidence["lines"]
+
+
+def test_npu_verdict_rules():
+    base = ("STARTING!\n", "========== BENCHMARK RESULTS ==========\n")
+    ok = accelerator_evidence("".join(base) + "INFO: Replacing 1 out of 1 node(s) with delegate (DispatchDelegate) "
+                              "node, yielding 1 partitions for subgraph 0 (L32).\n")
+    assert npu_verdict(ok) == ("npu", None) and ok["npu_nodes"] == 1 and ok["total_nodes"] == 1
+    part = accelerator_evidence("Replacing 3 out of 5 node(s) with delegate (DispatchDelegate) node\n")
+    assert npu_verdict(part)[0] == "npu+cpu" and "3 of 5" in npu_verdict(part)[1]
+    xnn = accelerator_evidence("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+    assert npu_verdict(xnn)[0] == "npu+cpu"
+    tflite_tool = accelerator_evidence("WARN: Unconsumed cmdline flags: --use_npu=true --use_cpu=false\n")
+    assert npu_verdict(tflite_tool)[0] == "unknown" and "use_npu" in npu_verdict(tflite_tool)[1]
+    refused = accelerator_evidence("ERROR: [compiled_model.cc:1090] Some ops are not accelerated. Add "
+                                   "kLiteRtHwAcceleratorCpu to the compilation accelerator set\n")
+    assert npu_verdict(refused)[0] == "cpu"
+    python_tool = (DATA / "litert-2.3.0_benchmark_litert_model_cpu.txt").read_text()
+    assert npu_verdict(accelerator_evidence(python_tool))[0] == "cpu"
 
 
 GOOD = (DATA / "tflite-2.x_x86_info_prefix_memory_delta.txt").read_text()
@@ -171,6 +226,26 @@ def test_render_then_parse_round_trip_with_vmrss():
 def _cli(*args, stdin=None):
     return subprocess.run([sys.executable, "-m", "albert_edge.benchmark", *args], capture_output=True, text=True,
                           cwd=REPO, input=stdin)
+
+
+def test_cli_require_npu_gate_on_real_logs(tmp_path, capsys):
+    """--require-npu: a GPU run and a CPU run are exit 1 naming why; the numbers are still printed."""
+    from albert_edge.benchmark.__main__ import main
+
+    gpu = DATA / "litert-2.1.5_benchmark_model_cc_gpu_full_delegation.txt"
+    assert main(["parse", str(gpu)]) == 0
+    capsys.readouterr()
+    assert main(["parse", str(gpu), "--require-npu"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["accelerator"] == "unknown" and "no line shows the NPU ran" in captured.err
+    cpu = DATA / "litert-2.3.0_benchmark_litert_model_cpu.txt"
+    assert main(["parse", str(cpu), "--require-npu"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["accelerator"] == "cpu" and "gate npu failed" in captured.err
+    copy = tmp_path / "run.txt"
+    copy.write_text(gpu.read_text())
+    assert main(["parse", str(copy), "--json", str(copy)]) == 2
+    assert "is the input file" in capsys.readouterr().err and copy.read_text() == gpu.read_text()
 
 
 @pytest.mark.slow

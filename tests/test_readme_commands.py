@@ -128,6 +128,9 @@ COVERED_ELSEWHERE: Dict[str, str] = {
         "needs `make export`; the same CLI: tests/test_benchmark_host.py::test_cli_isolated_json_and_bad_input",
     "python -m albert_edge.benchmark adb --model … --all":
         "needs a phone; tests/test_benchmark_adb.py runs it against tests/fake_adb",
+    "python -m albert_edge.benchmark adb --delegates npu --model M.sm8650.tflite … --qnn-device-libs DIR":
+        "needs a Snapdragon phone and QAIRT; tests/test_benchmark_adb.py::"
+        "test_npu_runs_the_model_of_each_phones_soc_and_reports_the_npu runs it against tests/fake_adb",
     "make arm-check": "tests/test_benchmark_arm.py (the same runs on the mini export)",
     "python -m albert_edge.benchmark arm --model M… [--cpu cortex-a76,cortex-a72,max,sme=off] [--seq-len 32,128] "
     "[--pairs N] [--json OUT]": "a synopsis: test_synopses_name_real_flags (here); tests/test_benchmark_arm.py runs it",

@@ -13,14 +13,22 @@ Why it is built this way:
 
 The APK route (``--benchmark-apk``) starts ``BenchmarkModelActivity`` and reads the
 result from logcat, which measures inside an app process, as a shipped app would run.
+
+NPU runs (``--delegates npu``) take a model AOT-compiled for one Snapdragon SoC (LiteRT's
+``LiteRtStamp`` metadata names it) and LiteRT's own ``benchmark_model`` (litert/tools, the
+CompiledModel API), told to use the NPU alone (``--use_npu=true --use_cpu=false
+--require_full_delegation=true``) with the Qualcomm dispatch and QNN libraries pushed from
+``--qnn-device-libs``. Each device runs only the model compiled for its SoC (``ro.soc.model``).
+A run whose log shows any node on the CPU is an error row without timings: an NPU that fell back
+to the CPU must never read as a fast NPU number.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import logging
+import math
 import os
 import re
 import shlex
@@ -36,8 +44,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from albert_edge.benchmark.results_io import append_jsonl, atomic_write_json, atomic_write_text, parse_int_list, parse_str_list
-from albert_edge.benchmark.parse import CORE_KEYS, BenchmarkParseError, first_error, parse_text
+from albert_edge.benchmark.parse import (CORE_KEYS, BenchmarkParseError, accelerator_evidence, first_error,
+                                        npu_verdict, parse_text)
 from albert_edge.benchmark.report import write_reports
+from albert_edge.cli import check_writable_dir, checked, nonnegative_float, nonnegative_int, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +59,24 @@ DELEGATE_FLAGS = {
     "xnnpack": ["--use_xnnpack=true"],
     "gpu": ["--use_gpu=true"],
     "nnapi": ["--use_nnapi=true"],
+    # LiteRT's benchmark_model (CompiledModel): the NPU alone — LiteRT refuses to compile a model
+    # with an op left for the CPU ("Some ops are not accelerated"), so no silent fallback
+    "npu": ["--use_npu=true", "--use_cpu=false", "--require_full_delegation=true"],
 }
+# Delegates whose runs use no CPU threads: one run per model × signature, threads not applicable.
+NO_THREAD_DELEGATES = ("npu",)
+# Snapdragon SoCs LiteRT's Qualcomm AOT compiler targets: marketing name and Hexagon (HTP) version,
+# which names the device-side QNN libraries (libQnnHtpV<N>Stub.so / Skel.so).
+SNAPDRAGON_HTP = {
+    "SM8450": ("Snapdragon 8 Gen 1", 69),
+    "SM8550": ("Snapdragon 8 Gen 2", 73),
+    "SM8650": ("Snapdragon 8 Gen 3", 75),
+    "SM8750": ("Snapdragon 8 Elite", 79),
+    "SM8850": ("Snapdragon 8 Elite Gen 5", 81),
+}
+QNN_DISPATCH_LIB = "libLiteRtDispatch_Qualcomm.so"
+# Strings every LiteRT benchmark_model binary carries (its flag names); TFLite's tool has neither.
+LITERT_TOOL_MARKERS = (b"dispatch_library_path", b"require_full_delegation")
 FACT_PROPS = {
     "device_model": "ro.product.model",
     "manufacturer": "ro.product.manufacturer",
@@ -63,6 +90,9 @@ _DEVICE_GONE = re.compile(r"device offline|device '.*' not found|device not foun
                           r"device still authorizing|closed", re.I)
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_NO_DEVICE = 0, 1, 2, 3
+MAX_THREADS = 64  # more threads than any phone has cores is a typo, not a benchmark
+positive_seconds = checked(float, lambda v: math.isfinite(v) and v > 0, "a finite number of seconds > 0",
+                           "positive_seconds")
 
 
 class AdbError(RuntimeError):
@@ -235,19 +265,25 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         sig = f"-{self.signature}" if self.signature else ""
-        return f"{self.index:03d}-{self.variant}{sig}-{self.delegate}-t{self.threads}"
+        threads = "" if self.delegate in NO_THREAD_DELEGATES else f"-t{self.threads}"
+        return f"{self.index:03d}-{self.variant}{sig}-{self.delegate}{threads}"
+
+
+def flatbuffer_signatures(model: str | os.PathLike) -> list[str]:
+    """Signature keys read from the .tflite flatbuffer itself (no interpreter: an AOT-compiled
+    NPU model holds DISPATCH ops a host interpreter cannot build)."""
+    from ai_edge_litert import schema_py_generated as schema  # the TFLite flatbuffer schema
+
+    root = schema.Model.GetRootAsModel(Path(model).read_bytes(), 0)
+    return [root.SignatureDefs(i).SignatureKey().decode("utf-8", "replace") for i in range(root.SignatureDefsLength())]
 
 
 def model_signatures(model: str) -> list[str | None]:
     """Signatures to run for ``model``: recent benchmark_model builds refuse a multi-signature
     model without ``--signature_to_run_for``, so each one becomes its own run."""
     try:
-        from albert_edge.benchmark.host import signatures_of
-        from albert_edge.runtime import load_interpreter
-
-        interp = load_interpreter(model, 1)
-        sigs = list(signatures_of(interp))
-    except Exception as exc:  # no LiteRT on this host: let the tool pick its default
+        sigs = flatbuffer_signatures(model)
+    except Exception as exc:  # no LiteRT on this host, or not a flatbuffer: let the tool pick its default
         log.warning("cannot read signatures of %s (%s); running the default signature", model, exc)
         return [None]
     if len(sigs) <= 1:
@@ -265,29 +301,147 @@ def build_matrix(models: Sequence[str], threads: Sequence[int], delegates: Seque
     specs: list[RunSpec] = []
     for model in models:
         for sig in (signatures or {}).get(model, [None]):
-            for delegate, t in itertools.product(delegates, threads):
-                specs.append(RunSpec(model, int(t), delegate, len(specs), sig))
+            for delegate in delegates:
+                for t in ([0] if delegate in NO_THREAD_DELEGATES else threads):
+                    specs.append(RunSpec(model, int(t), delegate, len(specs), sig))
     return specs
 
 
 def benchmark_args(remote_model: str, spec: RunSpec, runs: int, warmup: int, signature: str | None,
-                   extra_args: Sequence[str]) -> list[str]:
-    args = [
-        f"--graph={remote_model}",
-        f"--num_threads={spec.threads}",
+                   extra_args: Sequence[str], remote_lib_dir: str | None = None) -> list[str]:
+    args = [f"--graph={remote_model}"]
+    if spec.delegate not in NO_THREAD_DELEGATES:
+        args.append(f"--num_threads={spec.threads}")
+    args += [
         f"--num_runs={runs}",
         f"--warmup_runs={warmup}",
         "--report_peak_memory_footprint=true",
     ]
     if signature:
         args.append(f"--signature_to_run_for={signature}")
-    return args + DELEGATE_FLAGS[spec.delegate] + list(extra_args)
+    args += DELEGATE_FLAGS[spec.delegate]
+    if spec.delegate == "npu":
+        if not remote_lib_dir:
+            raise ValueError("an NPU run needs the device folder of the dispatch library")
+        args.append(f"--dispatch_library_path={remote_lib_dir}")
+    return args + list(extra_args)
 
 
-def binary_command(binary: str, args: Sequence[str], cpu_mask: str | None) -> str:
-    """Shell line: print our PID (so a hang can be killed by PID), then exec the pinned tool."""
+def binary_command(binary: str, args: Sequence[str], cpu_mask: str | None, lib_dir: str | None = None) -> str:
+    """Shell line: print our PID (so a hang can be killed by PID), then exec the pinned tool.
+
+    ``lib_dir`` (NPU runs) goes to ``LD_LIBRARY_PATH`` (the dispatch and QNN host-side libraries)
+    and ``ADSP_LIBRARY_PATH`` (where the HTP loads its Skel library from).
+    """
     pin = f"taskset {shlex.quote(cpu_mask)} " if cpu_mask else ""
-    return f"echo BENCH_PID=$$; exec {pin}{shlex.quote(binary)} " + " ".join(shlex.quote(a) for a in args)
+    env = ""
+    if lib_dir:
+        quoted = shlex.quote(lib_dir)
+        env = f"export LD_LIBRARY_PATH={quoted}; export ADSP_LIBRARY_PATH={quoted}; "
+    return f"echo BENCH_PID=$$; {env}exec {pin}{shlex.quote(binary)} " + " ".join(shlex.quote(a) for a in args)
+
+
+# --------------------------------------------------------------------------- NPU (Snapdragon HTP)
+
+
+_SIGNATURE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_SOC_IN_NAME = re.compile(r"(?:^|[._-])(sm\d{4})(?=[._-]|$)", re.I)
+
+
+def model_soc(model: str | os.PathLike) -> str | None:
+    """The SoC a model was AOT-compiled for (``SM8650``), or None for a plain CPU model.
+
+    Read from LiteRT's ``LiteRtStamp`` metadata (soc_manufacturer, soc_model: two NUL-padded
+    char[125] fields, litert/core/build_stamp.cc) when the model has one, else from a ``.sm8650.``
+    part of the file name (the export's naming). Both present and different: ValueError.
+    """
+    stamp = _litert_stamp(model)
+    named = _SOC_IN_NAME.search(Path(model).name)
+    from_name = named.group(1).upper() if named else None
+    if stamp and from_name and stamp[1].upper() != from_name:
+        raise ValueError(f"{model}: its name says {from_name} but its LiteRtStamp says {stamp[1]}: rename the file")
+    if stamp:
+        return stamp[1].upper() or None
+    return from_name
+
+
+def _litert_stamp(model: str | os.PathLike) -> tuple[str, str] | None:
+    """(manufacturer, soc model) from the flatbuffer's ``LiteRtStamp`` metadata, or None."""
+    data = Path(model).read_bytes()
+    try:
+        from ai_edge_litert import schema_py_generated as schema  # the TFLite flatbuffer schema
+
+        root = schema.Model.GetRootAsModel(data, 0)
+        for i in range(root.MetadataLength()):
+            entry = root.Metadata(i)
+            if (entry.Name() or b"") != b"LiteRtStamp":
+                continue
+            buf = root.Buffers(entry.Buffer())
+            if buf.Offset() > 1:  # data stored after the flatbuffer
+                raw = data[buf.Offset(): buf.Offset() + buf.Size()]
+            else:
+                raw = buf.DataAsNumpy().tobytes() if buf.DataLength() else b""
+            half = len(raw) // 2
+            if half == 0:
+                return None
+            return (raw[:half].split(b"\0", 1)[0].decode("ascii", "replace"),
+                    raw[half:].split(b"\0", 1)[0].decode("ascii", "replace"))
+    except ImportError:  # no LiteRT here: the file name is the only source
+        return None
+    except Exception as exc:  # noqa: BLE001 - not a TFLite flatbuffer
+        raise ValueError(f"{model}: not a readable .tflite flatbuffer ({exc})") from None
+    return None
+
+
+def required_qnn_libs(soc: str) -> list[str]:
+    """Device-side libraries of an AOT (context-binary) NPU run on ``soc``."""
+    if soc not in SNAPDRAGON_HTP:
+        raise ValueError(f"{soc}: no known Hexagon version; known SoCs: {', '.join(SNAPDRAGON_HTP)}")
+    arch = SNAPDRAGON_HTP[soc][1]
+    return [QNN_DISPATCH_LIB, "libQnnHtp.so", "libQnnSystem.so", f"libQnnHtpV{arch}Stub.so",
+            f"libQnnHtpV{arch}Skel.so"]
+
+
+def find_qnn_libs(folder: str | os.PathLike, socs: Sequence[str], extra_dirs: Sequence[str | os.PathLike] = ()) -> list[Path]:
+    """Local paths of every library the SoCs need, from a flat folder or a QAIRT root.
+
+    QAIRT's layout: ``lib/aarch64-android/*.so`` and ``lib/hexagon-v<N>/unsigned/*Skel.so``;
+    LiteRT's dispatch library may also sit beside the benchmark binary (``extra_dirs``).
+    Raises ValueError naming each missing library and where it was looked for.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"--qnn-device-libs {folder}: not a folder; give your QAIRT root or a folder holding "
+                         "its aarch64-android and hexagon-v<N>/unsigned libraries")
+    found: dict[str, Path] = {}
+    missing: list[str] = []
+    searched: set[str] = set()
+    for soc in socs:
+        arch = SNAPDRAGON_HTP[soc][1]
+        dirs = [root, root / "lib" / "aarch64-android", root / "lib" / f"hexagon-v{arch}" / "unsigned",
+                *map(Path, extra_dirs)]
+        searched.update(str(d) for d in dirs if d.is_dir())
+        for name in required_qnn_libs(soc):
+            if name in found:
+                continue
+            hit = next((d / name for d in dirs if (d / name).is_file()), None)
+            if hit is None:
+                missing.append(f"{name} (for {soc})")
+            else:
+                found[name] = hit
+    if missing:
+        where = ", ".join(sorted(searched)) or str(root)
+        raise ValueError(f"missing device librar{'y' if len(missing) == 1 else 'ies'} for the NPU run: "
+                         f"{', '.join(missing)}; looked in {where}. The QNN libraries come from Qualcomm's QAIRT "
+                         f"(lib/aarch64-android, lib/hexagon-v<N>/unsigned), {QNN_DISPATCH_LIB} from LiteRT's "
+                         "prebuilt Android release; pass --qnn-device-libs DIR holding them")
+    return list(found.values())
+
+
+def is_litert_benchmark(binary: str | os.PathLike) -> bool:
+    """Whether ``binary`` is LiteRT's benchmark_model (CompiledModel), by the flag names it carries."""
+    data = Path(binary).read_bytes()
+    return all(marker in data for marker in LITERT_TOOL_MARKERS)
 
 
 # --------------------------------------------------------------------------- running
@@ -315,6 +469,14 @@ class AdbConfig:
     remote_dir: str = REMOTE_DIR
     keep_remote: bool = False
     parallel: bool = True
+    qnn_device_libs: str | None = None  # NPU runs: QAIRT root or folder with the device libraries
+    # filled by run_adb: the SoC each model was compiled for, the local libraries each SoC needs
+    model_socs: dict[str, str | None] = field(default_factory=dict)
+    qnn_libs: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def remote_lib_dir(self) -> str:
+        return f"{self.remote_dir}/qnn"
 
 
 class _Recorder:
@@ -357,7 +519,10 @@ def _base_row(serial: str, facts: dict, spec: RunSpec | None, cfg: AdbConfig, so
     )
     if spec is not None:
         row.update(run_id=spec.run_id, model=os.path.basename(spec.model), variant=spec.variant,
-                   signature=spec.signature, threads=spec.threads, delegate=spec.delegate)
+                   signature=spec.signature, delegate=spec.delegate,
+                   threads=None if spec.delegate in NO_THREAD_DELEGATES else spec.threads)
+        if spec.delegate == "npu":
+            row["accelerator"] = None  # filled from the run's log; None = nothing proven
     return row
 
 
@@ -376,8 +541,10 @@ def _device_gone(exc: Exception) -> bool:
 
 def _run_binary(adb: Adb, cfg: AdbConfig, spec: RunSpec, remote_model: str, remote_binary: str) -> tuple[str, int | None]:
     """One benchmark_model run; returns (output, exit code). Timeouts kill the remote PID."""
-    args = benchmark_args(remote_model, spec, cfg.runs, cfg.warmup, spec.signature, cfg.extra_args)
-    command = binary_command(remote_binary, args, cfg.cpu_mask)
+    npu = spec.delegate == "npu"
+    args = benchmark_args(remote_model, spec, cfg.runs, cfg.warmup, spec.signature, cfg.extra_args,
+                          cfg.remote_lib_dir if npu else None)
+    command = binary_command(remote_binary, args, cfg.cpu_mask, cfg.remote_lib_dir if npu else None)
     try:
         proc = adb.shell(command, timeout_s=cfg.run_timeout_s, check=False)
     except AdbTimeout as exc:
@@ -460,7 +627,13 @@ def run_device(serial: str, cfg: AdbConfig, matrix: Sequence[RunSpec], rec: _Rec
             rec.add(_error_row(_base_row(serial, facts, spec, cfg, source), "facts", str(exc)))
         return
 
-    # -- setup: binary / apk, then models (a model that fails to push fails only its runs)
+    matrix = _for_device_soc(serial, facts, cfg, matrix, rec, source)
+    if not matrix:
+        return
+    device_soc = _device_soc(facts)
+    remote_libs = []
+
+    # -- setup: binary / apk, NPU libraries, then models (a model that fails to push fails only its runs)
     remote_binary = f"{cfg.remote_dir}/{Path(cfg.benchmark_binary).name}" if cfg.benchmark_binary else ""
     try:
         adb.shell(f"mkdir -p {shlex.quote(cfg.remote_dir)}")
@@ -468,6 +641,12 @@ def run_device(serial: str, cfg: AdbConfig, matrix: Sequence[RunSpec], rec: _Rec
             adb.run(["install", "-r", "-d", "-g", cfg.benchmark_apk], timeout_s=max(cfg.adb_timeout_s, 300))
         else:
             push_if_changed(adb, cfg.benchmark_binary, remote_binary, mode="755")
+        if any(spec.delegate == "npu" for spec in matrix):
+            adb.shell(f"mkdir -p {shlex.quote(cfg.remote_lib_dir)}")
+            for lib in cfg.qnn_libs.get(device_soc or "", []):
+                remote_lib = f"{cfg.remote_lib_dir}/{Path(lib).name}"
+                log.info("%s: %s %s", serial, push_if_changed(adb, lib, remote_lib, mode="755"), Path(lib).name)
+                remote_libs.append(remote_lib)
     except AdbError as exc:
         for spec in matrix:
             rec.add(_error_row(_base_row(serial, facts, spec, cfg, source), "setup", str(exc)))
@@ -525,6 +704,8 @@ def run_device(serial: str, cfg: AdbConfig, matrix: Sequence[RunSpec], rec: _Rec
             rec.add(_error_row(base, "adb", f"device went offline: {_last_line(output)}", raw))
             gone = "device went offline"
             continue
+        npu = spec.delegate == "npu"
+        evidence = accelerator_evidence(output) if npu else None
         try:
             parsed = parse_text(output)
         except BenchmarkParseError as exc:
@@ -532,25 +713,63 @@ def run_device(serial: str, cfg: AdbConfig, matrix: Sequence[RunSpec], rec: _Rec
             message = f"{_describe_exit(code)}: {exc}" if code else str(exc)
             if hint and hint not in message:
                 message += f" [{hint}]"
+            if evidence is not None and evidence["npu_unavailable"] and evidence["npu_unavailable"] not in message:
+                message += f" [NPU: {evidence['npu_unavailable']}]"
             rec.add(_error_row(base, "parse" if not code else "run", message, raw))
             continue
         if code not in (0, None):
             rec.add(_error_row(base, "run", f"{_describe_exit(code)} despite a summary", raw))
             continue
+        if evidence is not None:
+            accelerator, problem = npu_verdict(evidence)
+            base.update(accelerator=accelerator, npu_nodes=evidence["npu_nodes"], total_nodes=evidence["total_nodes"],
+                        accelerator_evidence=evidence["lines"][:8], soc=device_soc or base.get("soc"))
+            if problem:  # no timings on this row: they are CPU numbers, not the NPU's
+                rec.add(_error_row(base, "accelerator", f"NPU run did not run on the NPU: {problem}", raw))
+                continue
         base.update({k: v for k, v in parsed.items() if v is not None or k not in base})
-        base["threads"] = spec.threads if parsed.get("threads") is None else parsed["threads"]
+        if spec.delegate in NO_THREAD_DELEGATES:
+            base["threads"] = None
+        else:
+            base["threads"] = spec.threads if parsed.get("threads") is None else parsed["threads"]
         base.update(status="ok", raw_log=raw)
         rec.add(base)
 
     if not cfg.keep_remote and gone is None:
         try:
-            names = [p for p in remote_models.values() if isinstance(p, str)]
+            names = [p for p in remote_models.values() if isinstance(p, str)] + remote_libs
             if remote_binary:
                 names.append(remote_binary)
             if names:
                 adb.shell("rm -f " + " ".join(shlex.quote(n) for n in names), timeout_s=30, check=False)
         except AdbError as exc:
             log.warning("%s: cleanup failed: %s", serial, exc)
+
+
+def _device_soc(facts: dict) -> str | None:
+    value = (facts.get("soc_model") or "").strip().upper()
+    return value or None
+
+
+def _for_device_soc(serial: str, facts: dict, cfg: AdbConfig, matrix: Sequence[RunSpec], rec: "_Recorder",
+                    source: str) -> list[RunSpec]:
+    """The device's runs: an NPU run only of a model compiled for the device's own SoC.
+
+    A compiled model carries one SoC's HTP context binary; on another SoC LiteRT cannot run it on
+    the NPU. With ``--all`` and one model per SoC, each phone picks its own; a phone with none
+    gets one error row naming its SoC and the models given.
+    """
+    soc = _device_soc(facts)
+    kept = [s for s in matrix if s.delegate != "npu" or cfg.model_socs.get(s.model) == soc]
+    npu_given = [s for s in matrix if s.delegate == "npu"]
+    if npu_given and not any(s.delegate == "npu" for s in kept):
+        given = ", ".join(f"{Path(m).name} ({cfg.model_socs.get(m)})" for m in dict.fromkeys(s.model for s in npu_given))
+        base = _base_row(serial, facts, npu_given[0], cfg, source)
+        base.update(model=None, variant=None, signature=None, run_id=f"{npu_given[0].index:03d}-npu-soc")
+        what = soc or "unknown (ro.soc.model is empty)"
+        rec.add(_error_row(base, "soc", f"no model compiled for this device's SoC {what}; given: {given}. "
+                                        "Compile one with `python -m albert_edge.export … --npu <soc>`"))
+    return kept
 
 
 def _still_there(adb: Adb) -> bool:
@@ -586,6 +805,49 @@ def select_devices(cfg: AdbConfig, rec: _Recorder) -> list[str]:
     return chosen
 
 
+def _check_numbers(cfg: AdbConfig) -> None:
+    """The library's own bounds (the CLI's argparse types say the same before anything runs)."""
+    for name, value, ok, what in (
+        ("--cooldown-s", cfg.cooldown_s, lambda v: math.isfinite(v) and v >= 0, "a finite number of seconds ≥ 0"),
+        ("--run-timeout-s", cfg.run_timeout_s, lambda v: math.isfinite(v) and v > 0, "a finite number of seconds > 0"),
+        ("--adb-timeout-s", cfg.adb_timeout_s, lambda v: math.isfinite(v) and v > 0, "a finite number of seconds > 0"),
+        ("--runs", cfg.runs, lambda v: v >= 1, "an integer ≥ 1"),
+        ("--warmup", cfg.warmup, lambda v: v >= 0, "an integer ≥ 0"),
+    ):
+        if not ok(value):
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+    if any(t < 1 or t > MAX_THREADS for t in cfg.threads):
+        raise ValueError(f"thread counts must be between 1 and {MAX_THREADS}: {cfg.threads}")
+
+
+def _prepare_npu(cfg: AdbConfig) -> None:
+    """Everything an NPU run needs, checked on the host before any device is touched (exit 2)."""
+    if cfg.benchmark_apk:
+        raise ValueError("--delegates npu runs LiteRT's benchmark_model binary (CompiledModel API); the benchmark "
+                         "APK route has no NPU accelerator: pass --benchmark-binary")
+    if not is_litert_benchmark(cfg.benchmark_binary):
+        raise ValueError(f"--benchmark-binary {cfg.benchmark_binary} is not LiteRT's benchmark_model (it has no "
+                         "--dispatch_library_path / --require_full_delegation flags): NPU runs need the one built from "
+                         "google-ai-edge/LiteRT litert/tools:benchmark_model or its prebuilt Android release")
+    if not cfg.qnn_device_libs:
+        raise ValueError("--delegates npu needs --qnn-device-libs DIR: your QAIRT root (or a folder) holding "
+                         f"{QNN_DISPATCH_LIB}, libQnnHtp.so, libQnnSystem.so and the SoC's libQnnHtpV<N>Stub/Skel.so")
+    socs = {}
+    for model in cfg.models:
+        soc = model_soc(model)
+        if soc is None:
+            raise ValueError(f"{model}: not compiled for an NPU (no LiteRtStamp metadata, no .sm<NNNN>. in its name): "
+                             "compile it with `python -m albert_edge.export … --npu <soc>`")
+        if soc not in SNAPDRAGON_HTP:
+            raise ValueError(f"{model}: compiled for {soc}, which this harness has no Hexagon version for; "
+                             f"known: {', '.join(SNAPDRAGON_HTP)}")
+        socs[model] = soc
+    cfg.model_socs = socs
+    beside = [Path(cfg.benchmark_binary).parent]
+    cfg.qnn_libs = {soc: [str(p) for p in find_qnn_libs(cfg.qnn_device_libs, [soc], beside)]
+                    for soc in dict.fromkeys(socs.values())}
+
+
 def run_adb(cfg: AdbConfig, sleep: Callable[[float], None] = time.sleep) -> tuple[int, list[dict]]:
     """Library entry of the ``adb`` subcommand: returns (exit code, rows)."""
     for model in cfg.models:
@@ -599,10 +861,19 @@ def run_adb(cfg: AdbConfig, sleep: Callable[[float], None] = time.sleep) -> tupl
     tool = cfg.benchmark_binary or cfg.benchmark_apk
     if not os.path.isfile(tool):
         raise ValueError(f"not found: {tool}")
+    _check_numbers(cfg)
+    if "npu" in cfg.delegates:
+        _prepare_npu(cfg)
+    check_writable_dir(cfg.out_dir, "--out")
     out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     rec = _Recorder(out)
     signatures = {m: (list(cfg.signatures) if cfg.signatures else model_signatures(m)) for m in cfg.models}
+    for model, sigs in signatures.items():  # they reach the phone's shell (quoted) and the APK's argument string
+        for sig in sigs:
+            if sig is not None and not _SIGNATURE.fullmatch(sig):
+                where = "--signatures" if cfg.signatures else f"--signatures auto ({model})"
+                raise ValueError(f"{where}: {sig!r} is not a signature name (letters, digits and _, not starting "
+                                 "with a digit, at most 64); pass --signatures with the one to run")
     matrix = build_matrix(cfg.models, cfg.threads, cfg.delegates, signatures)
     serials = select_devices(cfg, rec)
     if serials:
@@ -632,16 +903,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--serial", action="append", help="device serial (repeatable); default: the only device")
     parser.add_argument("--all", dest="all_devices", action="store_true", help="every attached device")
     parser.add_argument("--threads", default="1,4", help="comma-separated thread counts (default 1,4)")
-    parser.add_argument("--delegates", default="cpu", help=f"comma-separated, from {','.join(DELEGATE_FLAGS)}")
+    parser.add_argument("--delegates", default="cpu",
+                        help=f"comma-separated, from {','.join(DELEGATE_FLAGS)} (npu: a model AOT-compiled for the "
+                             "device's Snapdragon SoC, LiteRT's benchmark_model, --qnn-device-libs)")
     tool = parser.add_mutually_exclusive_group(required=True)
     tool.add_argument("--benchmark-binary", help="benchmark_model built for the device ABI")
     tool.add_argument("--benchmark-apk", help="benchmark_model.apk (BenchmarkModelActivity, results via logcat)")
     parser.add_argument("--cpu-mask", default="f0", help="taskset mask, hex (default f0: big cores); 'none' = no pinning")
-    parser.add_argument("--cooldown-s", type=float, default=10.0, help="pause between runs on one device (default 10)")
-    parser.add_argument("--runs", type=int, default=50, help="--num_runs (default 50)")
-    parser.add_argument("--warmup", type=int, default=5, help="--warmup_runs (default 5)")
-    parser.add_argument("--run-timeout-s", type=float, default=300.0, help="time limit per run (default 300)")
-    parser.add_argument("--adb-timeout-s", type=float, default=60.0, help="time limit per adb call (default 60)")
+    parser.add_argument("--cooldown-s", type=nonnegative_float, default=10.0,
+                        help="pause between runs on one device (default 10)")
+    parser.add_argument("--runs", type=positive_int, default=50, help="--num_runs (default 50)")
+    parser.add_argument("--warmup", type=nonnegative_int, default=5, help="--warmup_runs (default 5)")
+    parser.add_argument("--run-timeout-s", type=positive_seconds, default=300.0, help="time limit per run (default 300)")
+    parser.add_argument("--adb-timeout-s", type=positive_seconds, default=60.0,
+                        help="time limit per adb call (default 60)")
+    parser.add_argument("--qnn-device-libs", metavar="DIR",
+                        help="--delegates npu: your QAIRT root (lib/aarch64-android, lib/hexagon-v<N>/unsigned) or a "
+                             f"folder holding {QNN_DISPATCH_LIB}, libQnnHtp.so, libQnnSystem.so and the SoC's "
+                             "libQnnHtpV<N>Stub.so / Skel.so; pushed with the model")
     parser.add_argument("--signatures", default="auto",
                         help="signatures to run (--signature_to_run_for), e.g. L128 or L32,L128; "
                              "'auto' = every signature of each model, read on the host (default)")
@@ -655,9 +934,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> AdbConfig:
-    threads = parse_int_list(args.threads)
-    if any(t < 1 for t in threads):
-        raise ValueError(f"thread counts must be >= 1: {args.threads}")
+    try:
+        threads = parse_int_list(args.threads)
+    except ValueError:
+        raise ValueError(f"--threads must be comma-separated integers such as 1,4: {args.threads!r}") from None
+    if any(t < 1 or t > MAX_THREADS for t in threads):
+        raise ValueError(f"--threads: thread counts must be between 1 and {MAX_THREADS}: {args.threads}")
     mask = str(args.cpu_mask)
     if mask.lower() not in ("", "none") and not re.fullmatch(r"(?:0x)?[0-9a-fA-F]+", mask):
         raise ValueError(f"--cpu-mask must be a hex CPU mask such as f0, or 'none': {mask!r}")
@@ -670,7 +952,7 @@ def config_from_args(args: argparse.Namespace) -> AdbConfig:
         adb_timeout_s=args.adb_timeout_s,
         signatures=None if args.signatures == "auto" else parse_str_list(args.signatures), extra_args=args.extra_args,
         out_dir=args.out, adb_path=args.adb_path, remote_dir=args.remote_dir, keep_remote=args.keep_remote,
-        parallel=args.parallel,
+        parallel=args.parallel, qnn_device_libs=args.qnn_device_libs,
     )
 
 

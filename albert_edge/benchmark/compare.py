@@ -37,8 +37,9 @@ def _json(path: str, text: str):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
-    except RecursionError:   # e.g. 100,000 nested brackets: no results file is nested that deep
-        raise ValueError(f"{path}: JSON nested too deeply to be a results file (a list of row objects)") from None
+    except RecursionError:  # json's decoder recurses once per nesting level
+        raise ValueError(f"{path}: JSON nested too deeply to be a results file (a list of flat rows); "
+                         "give parse/host JSON or results.jsonl") from None
 
 
 def check_metrics(path: str, rows: list[dict]) -> None:

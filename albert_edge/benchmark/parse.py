@@ -56,6 +56,8 @@ _PREFIXES = [
     re.compile(r"^\s*\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?\s+[A-Z]+\s+[\w.]+:\s?"),
     # TFLITE_LOG severity prefixes
     re.compile(r"^\s*(?:INFO|WARN|WARNING|ERROR|VERBOSE|DEBUG):\s?"),
+    # LITERT_LOG source location after the severity: "[benchmark_litert_model.h:94] msg"
+    re.compile(r"^\s*\[[\w.+-]+\.(?:cc|h|c|cpp):\d+\]\s?"),
 ]
 
 _SUMMARY_NEW = re.compile(
@@ -87,8 +89,11 @@ _ERROR_STRICT = re.compile(
 )
 _ERROR_LOOSE = re.compile(r"No such file|not found|cannot open|[Ee]rror")
 
-# benchmark_litert_model (ai-edge-litert wheel) result block, values in ms
-_LITERT_BLOCK = re.compile(r"^\s*BENCHMARK RESULTS\s*$")
+# LiteRT result blocks, values in ms: the Python ``benchmark_litert_model`` of the ai-edge-litert
+# wheel prints a bare "BENCHMARK RESULTS" between rules of '='; LiteRT's C++ ``benchmark_model``
+# (litert/tools, CompiledModel API — the tool for NPU runs) prints "========== BENCHMARK RESULTS
+# ==========" (format strings: BenchmarkLoggingListener in litert/tools/benchmark_litert_model.h).
+_LITERT_BLOCK = re.compile(r"^\s*(?:=+\s*)?BENCHMARK RESULTS(?:\s*=+)?\s*$")
 _LITERT_FIELDS = {
     "init": re.compile(r"^Model initialization:\s*(?P<v>\S+) ms\s*$"),
     "first": re.compile(r"^Warmup \(first\):\s*(?P<v>\S+) ms\s*$"),
@@ -97,11 +102,18 @@ _LITERT_FIELDS = {
     "min": re.compile(r"^Inference \(min\):\s*(?P<v>\S+) ms\s*$"),
     "max": re.compile(r"^Inference \(max\):\s*(?P<v>\S+) ms\s*$"),
     "median": re.compile(r"^Inference \(median\):\s*(?P<v>\S+) ms\s*$"),
-    "std": re.compile(r"^Inference \(std\):\s*(?P<v>\S+) ms\s*$"),
+    # the C++ tool prints the standard deviation without its unit (still ms)
+    "std": re.compile(r"^Inference \(std\):\s*(?P<v>\S+)(?: ms)?\s*$"),
     "p5": re.compile(r"^Inference \(p5\):\s*(?P<v>\S+) ms\s*$"),
     "p95": re.compile(r"^Inference \(p95\):\s*(?P<v>\S+) ms\s*$"),
 }
 _LITERT_SIZE = re.compile(r"^Model size:\s*(?P<v>\S+) MB\s*$")
+_LITERT_SIGNATURE = re.compile(r"^Signature name:\s*(?P<v>\S+)\s*$")
+_LITERT_MEM = {
+    "mem_init_mb": re.compile(r"^Init footprint:\s*(?P<v>\S+) MB\s*$"),
+    "mem_overall_mb": re.compile(r"^Overall footprint:\s*(?P<v>\S+) MB\s*$"),
+    "peak_mem_mb": re.compile(r"^Peak memory:\s*(?P<v>\S+) MB\s*$"),
+}
 _LITERT_THREADS = re.compile(r"^Num threads:\s*(?P<v>-?\d+)\s*$")
 
 # op-profiling tables
@@ -230,11 +242,22 @@ def _parse_litert(lines: list[_Line]) -> dict:
     """The Python ``benchmark_litert_model`` result block (values in ms → µs)."""
     values: dict[str, float] = {}
     counts: dict[str, int] = {}
-    size = threads = None
+    memory: dict[str, float] = {}
+    size = threads = signature = None
+    cpp = False
     for line in lines:
         msg = line.message
+        if _LITERT_BLOCK.match(msg) and msg.startswith("="):
+            cpp = True
         if m := _LITERT_SIZE.match(msg):
             size = to_number(m.group("v"), "model size", line.number)
+        if m := _MODEL_SIZE.search(msg):
+            size = to_number(m.group("v"), "model size", line.number)
+        if m := _LITERT_SIGNATURE.match(msg):
+            signature = m.group("v")
+        for key, pattern in _LITERT_MEM.items():
+            if m := pattern.match(msg):
+                memory[key] = to_number(m.group("v"), key, line.number)
         if m := _LITERT_THREADS.match(msg):
             threads = int(m.group("v"))
         for key, pattern in _LITERT_FIELDS.items():
@@ -252,8 +275,11 @@ def _parse_litert(lines: list[_Line]) -> dict:
         inference_avg_us=values["inf"],
         model_size_mb=size,
         threads=threads,
-        format="litert-python",
+        format="litert-cc" if cpp else "litert-python",
+        **memory,
     )
+    if signature:
+        result["signature"] = signature
     if "min" in values and "max" in values:
         result.update(
             count=counts.get("inf"),
@@ -386,8 +412,8 @@ def parse_all(text: str) -> list[dict]:
         hint = first_error(text)
         detail = f" (first error: {hint!r})" if hint else ""
         raise BenchmarkParseError(
-            "no 'Inference timings in us' summary: the run crashed, was cut off, or this is "
-            f"not benchmark_model output{detail}"
+            "no 'Inference timings in us' summary (nor a LiteRT 'BENCHMARK RESULTS' block): the run crashed, "
+            f"was cut off, or this is not benchmark_model output{detail}"
         )
     return results
 
@@ -480,3 +506,96 @@ def ops_to_csv(rows: list[dict]) -> str:
     for row in rows:
         writer.writerow({k: row.get(k, "") for k in OPS_CSV_COLUMNS})
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- which accelerator ran
+
+# TFLite's delegation log line (tflite/core/subgraph.cc, printed on Android also in production builds).
+_REPLACING = re.compile(r"Replacing (?P<n>\d+) out of (?P<total>\d+) node\(s\) with delegate \((?P<name>[^)]+)\)")
+# delegate kernel names → the hardware they run on (DispatchDelegate: LiteRT's NPU dispatch of an
+# AOT-compiled model; TfLiteXNNPackDelegate: the CPU)
+_DELEGATE_HARDWARE = {"DispatchDelegate": "npu", "TfLiteXNNPackDelegate": "cpu"}
+# a LiteRT NPU run that cannot use the NPU says so in one of these (litert/runtime/..., vendors/...)
+_NPU_UNAVAILABLE = re.compile(
+    r"NPU accelerator could not be loaded[^\n]*|Failed to initialize Dispatch API[^\n]*|"
+    r"No usable Dispatch runtime found[^\n]*|Some ops are not accelerated[^\n]*|"
+    r"You should provide the `DispatchLibraryDir` option to use NPU[^\n]*")
+_XNNPACK_CREATED = re.compile(r"Created TensorFlow Lite XNNPACK delegate for CPU")
+_DISPATCH_READY = re.compile(r"DispatchDelegate::Initialize|Loading shared library: \S*libLiteRtDispatch_\w+\.so")
+_FULLY_ACCELERATED = re.compile(r"^Fully accelerated:\s*(?P<v>True|False)\s*$")
+_UNCONSUMED = re.compile(r"Unconsumed cmdline flags:\s*(?P<v>.*)$")
+
+
+def accelerator_evidence(text: str) -> dict:
+    """What the log says ran where: node counts per delegate, NPU failures, CPU delegate creation.
+
+    Why from the log: LiteRT's C++ ``benchmark_model`` prints no accelerator in its result block,
+    and an NPU request that LiteRT could not honour still ends with a fast-looking summary when
+    the CPU is allowed (LiteRT issue #7858: 470 of 476 nodes on XNNPACK, the app "on the NPU").
+    Returns ``npu_nodes`` / ``cpu_nodes`` / ``gpu_nodes`` (None when no delegation line names
+    them), ``total_nodes``, ``npu_unavailable`` (the first message saying the NPU was not usable),
+    ``xnnpack_created``, ``dispatch_ready``, ``fully_accelerated`` (the Python tool's line),
+    ``unconsumed_flags`` (flags the tool did not know) and ``lines``: the evidence, verbatim.
+    """
+    found: dict = {"npu_nodes": None, "cpu_nodes": None, "gpu_nodes": None, "total_nodes": None,
+                   "npu_unavailable": None, "xnnpack_created": False, "dispatch_ready": False,
+                   "fully_accelerated": None, "unconsumed_flags": None, "lines": []}
+    for line in _lines(text):
+        msg = line.message
+        hit = False
+        for m in _REPLACING.finditer(msg):
+            hardware = _DELEGATE_HARDWARE.get(m.group("name").strip(), "gpu")
+            key = f"{hardware}_nodes"
+            found[key] = (found[key] or 0) + int(m.group("n"))
+            found["total_nodes"] = max(found["total_nodes"] or 0, int(m.group("total")))
+            hit = True
+        if (m := _NPU_UNAVAILABLE.search(msg)) and found["npu_unavailable"] is None:
+            found["npu_unavailable"] = m.group(0).strip()[:200]
+            hit = True
+        if _XNNPACK_CREATED.search(msg):
+            found["xnnpack_created"] = hit = True
+        if _DISPATCH_READY.search(msg):
+            found["dispatch_ready"] = hit = True
+        if m := _FULLY_ACCELERATED.match(msg):
+            found["fully_accelerated"] = m.group("v") == "True"
+            hit = True
+        if m := _UNCONSUMED.search(msg):
+            found["unconsumed_flags"] = m.group("v").strip()
+            hit = True
+        if hit:
+            found["lines"].append(f"{line.number}: {msg[:200]}")
+    return found
+
+
+def npu_verdict(evidence: dict, require_positive: bool = False) -> tuple[str, str | None]:
+    """(accelerator, problem): ``("npu", None)`` only when the log proves nothing ran on the CPU.
+
+    The harness asks LiteRT for the NPU alone (``--use_npu=true --use_cpu=false
+    --require_full_delegation=true``): LiteRT then refuses to compile a model with any op left
+    for the CPU (``Some ops are not accelerated``, litert/runtime/compiled_model.cc). So a
+    summary from a tool that understood those flags, with no CPU delegation and no NPU failure
+    in the log, is an NPU run; anything else is a problem naming the line that shows it.
+    ``require_positive`` (a log judged without its command, ``benchmark parse --require-npu``)
+    also demands a line showing the NPU at work.
+    """
+    unconsumed = evidence.get("unconsumed_flags") or ""
+    ignored = [f for f in ("use_npu", "use_cpu", "require_full_delegation", "dispatch_library_path") if f in unconsumed]
+    if ignored:
+        return "unknown", (f"the tool ignored --{', --'.join(ignored)} (Unconsumed cmdline flags): it is not "
+                           "LiteRT's benchmark_model (litert/tools), so nothing ran on the NPU")
+    if evidence.get("npu_unavailable"):
+        return "cpu", f"the NPU was not used: {evidence['npu_unavailable']}"
+    cpu, npu, total = evidence.get("cpu_nodes"), evidence.get("npu_nodes"), evidence.get("total_nodes")
+    if cpu:
+        return ("npu+cpu" if npu else "cpu"), f"fell back to the CPU: {cpu} of {total} node(s) on XNNPACK"
+    if npu is not None and total is not None and npu < total:
+        return "npu+cpu", f"only {npu} of {total} node(s) on the NPU (DispatchDelegate); the rest ran on the CPU"
+    if evidence.get("xnnpack_created"):
+        return "npu+cpu", "the XNNPACK CPU delegate was created although the CPU was not allowed"
+    if evidence.get("fully_accelerated") is False:
+        return "cpu", "the tool reports 'Fully accelerated: False'"
+    if require_positive and not (npu or evidence.get("dispatch_ready")):
+        # a log alone, without the command that made it: only a line naming the NPU proves it
+        return "unknown", ("no line shows the NPU ran (no DispatchDelegate delegation, no libLiteRtDispatch_* "
+                           "load); a GPU or CPU log looks the same")
+    return "npu", None

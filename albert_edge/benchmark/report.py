@@ -35,7 +35,8 @@ ID_COLUMNS = (
     "cpu_mask",
 )
 EXTRA_COLUMNS = ("p50_us", "p90_us", "p99_us", "p5_us", "median_us", "p95_us", "vm_rss_mb",
-                 "model_mem_delta_mb", "thermal_status", "stage", "error", "raw_log")
+                 "model_mem_delta_mb", "thermal_status", "accelerator", "npu_nodes", "total_nodes", "stage", "error",
+                 "raw_log")
 CSV_COLUMNS = ID_COLUMNS + CORE_KEYS + STAT_KEYS + EXTRA_COLUMNS
 
 
@@ -64,6 +65,13 @@ def device_of(row: dict) -> str:
     return str(row.get("device_model") or row.get("serial") or row.get("source") or "?")
 
 
+def _delegate_cell(row: dict) -> str:
+    """The delegate asked for, and what really ran when the log says otherwise (``npu→cpu``)."""
+    asked = row.get("delegate") or "cpu"
+    ran = row.get("accelerator")
+    return f"{asked}→{ran}" if ran and ran != asked else asked
+
+
 def markdown_table(rows: Sequence[dict]) -> str:
     """One line per measurement; error rows show their reason instead of numbers."""
     header = (
@@ -77,7 +85,7 @@ def markdown_table(rows: Sequence[dict]) -> str:
         if status != "ok":
             status = f"error: {str(r.get('error', ''))[:80]}".replace("|", "/")
         lines.append(
-            f"| {device_of(r)} | {variant_of(r)} | {r.get('signature') or '–'} | {r.get('delegate') or 'cpu'} | "
+            f"| {device_of(r)} | {variant_of(r)} | {r.get('signature') or '–'} | {_delegate_cell(r)} | "
             f"{r.get('threads') if r.get('threads') is not None else '–'} | {_ms(r.get('inference_avg_us'))} | "
             f"{_ms(r.get('p50_us', r.get('median_us')))} | {_ms(r.get('p90_us'))} | {_ms(r.get('p99_us'))} | "
             f"{_ms(r.get('init_us'))} | {_ms(r.get('first_us'))} | "

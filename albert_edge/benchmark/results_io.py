@@ -27,11 +27,15 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def append_jsonl(path: str | os.PathLike, row: dict) -> None:
-    """Append one row and flush at once: rows already measured survive a crash of the harness."""
+    """Append one row and flush at once: rows already measured survive a crash of the harness.
+
+    A symlink at ``path`` is replaced by a regular file, never written through (a link planted in
+    an output folder must not let the harness append to the file it points to).
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(row, ensure_ascii=False) + "\n"
-    with _APPEND_LOCK, open_append(target) as fh:   # a symlink in its place is replaced, never followed
+    with _APPEND_LOCK, open_append(target) as fh:   # albert_edge.fileio: O_NOFOLLOW, a link is unlinked
         fh.write(line)
         fh.flush()
         os.fsync(fh.fileno())
@@ -48,6 +52,8 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{number}: not JSON: {exc}") from None
+            except RecursionError:
+                raise ValueError(f"{path}:{number}: JSON nested too deeply to be a result row") from None
     return rows
 
 

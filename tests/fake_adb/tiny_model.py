@@ -96,3 +96,30 @@ if __name__ == "__main__":  # pragma: no cover - manual helper
     import sys
 
     print(build_tiny_tflite(sys.argv[1] if len(sys.argv) > 1 else None))
+
+
+def stamp_soc(model: str | os.PathLike, out_path: str | os.PathLike, soc: str,
+              manufacturer: str = "Qualcomm") -> Path:
+    """Copy ``model`` with LiteRT's ``LiteRtStamp`` metadata naming ``soc`` (as an AOT compile does).
+
+    Why: the adb harness picks, per phone, the model compiled for the phone's SoC, and reads that
+    SoC from this stamp (two NUL-padded char[125] fields, litert/core/build_stamp.cc). The graph
+    stays the CPU graph: the fake phone's NPU is the host's LiteRT CompiledModel.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+    import flatbuffers
+
+    obj = schema.ModelT.InitFromPackedBuf(Path(model).read_bytes(), 0)
+    stamp = manufacturer.encode().ljust(125, b"\0") + soc.encode().ljust(125, b"\0")
+    buffer = schema.BufferT()
+    buffer.data = list(stamp)
+    obj.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name = "LiteRtStamp"
+    entry.buffer = len(obj.buffers) - 1
+    obj.metadata = (obj.metadata or []) + [entry]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(obj.Pack(builder), file_identifier=b"TFL3")
+    out = Path(out_path)
+    out.write_bytes(bytes(builder.Output()))
+    return out
