@@ -71,6 +71,32 @@ nonnegative_float = checked(float, lambda v: math.isfinite(v) and v >= 0, "a fin
                             "nonnegative_float")
 
 
+def bounded_int(low: int, high: int, name: str) -> Callable[[str], int]:
+    """An integer from `low` to `high`: the upper bound is what a typo (`1000000000`) would try to
+    allocate, or a thread count the runtime aborts on (`--threads 100000`: double free, signal 6)."""
+    return checked(int, lambda v: low <= v <= high, f"an integer from {low} to {high}", name)
+
+
+# Every bound below is declared once and shared by every flag of its kind.
+MAX_THREADS = 256          # TFLite / TensorFlow thread pools; more aborts the process, never helps
+MAX_SEQ_LEN = 8192         # no ALBERT has more positions; a longer length is a typo (MemoryError)
+MAX_BATCH_SIZE = 65536
+thread_count = bounded_int(1, MAX_THREADS, "thread_count")
+# 3 = [CLS] one token [SEP]; a length beyond a model's positions is checked against that model
+seq_length = bounded_int(3, MAX_SEQ_LEN, "seq_length")
+batch_size = bounded_int(1, MAX_BATCH_SIZE, "batch_size")
+# learning rates, epochs, time limits: 0, negative, NaN or inf train nothing or train garbage
+positive_float = checked(float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0", "positive_float")
+# dropout, EMA decay, held-out fractions: a rate of 1 drops or keeps everything
+probability = checked(float, lambda v: math.isfinite(v) and 0 <= v < 1, "a number from 0 to less than 1",
+                      "probability")
+# warm-up proportion, short-sequence probability: both ends meaningful
+fraction = checked(float, lambda v: math.isfinite(v) and 0 <= v <= 1, "a number from 0 to 1", "fraction")
+# masking probability, sample rate: 0 keeps nothing
+positive_fraction = checked(float, lambda v: math.isfinite(v) and 0 < v <= 1, "a number above 0, at most 1",
+                            "positive_fraction")
+
+
 def csv_of(kind: Callable[[str], T], name: str = "") -> Callable[[str], Tuple[T, ...]]:
     """A comma-separated list of `kind`, at least one item: `--variants ,` is an error, not "nothing"."""
     label = name or getattr(kind, "__name__", "value").replace("_", " ")
@@ -229,7 +255,7 @@ def start_job(args: argparse.Namespace) -> None:
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """--threads, --config, -v: the flags of every command that loads one model (`--model`, a
     .tflite or a checkpoint) through `albert_edge.inference`."""
-    p.add_argument("--threads", type=positive_int, default=1, help="TFLite interpreter threads")
+    p.add_argument("--threads", type=thread_count, default=1, help=f"TFLite interpreter threads (1 to {MAX_THREADS})")
     p.add_argument("--config", help="albert_config*.json of a checkpoint that has none beside it")
     p.add_argument("-v", "--verbose", action="store_true", help="INFO logging and TensorFlow's own log lines")
 
@@ -260,8 +286,22 @@ def run_job(job: Callable[[], Any], user_errors: Tuple[type, ...], ensure_ascii:
             raise
         print(f"error: {describe_os_error(err)}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as err:   # TensorFlow's file writers report a full disk as their own error type
+        if not is_disk_full(err):
+            raise
+        print(f"error: cannot write: {str(err).splitlines()[0][:300]} — free some space or choose another "
+              f"location (what was written before is intact)", file=sys.stderr)
+        return EXIT_USAGE
     print(json.dumps(result, ensure_ascii=ensure_ascii))
     return EXIT_OK
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """ENOSPC / EDQUOT, as Python raises it or as a TensorFlow OpError (SaveV2, TFRecordWriter) says it."""
+    if getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return type(err).__module__.startswith("tensorflow") and (
+        "No space left on device" in str(err) or "Disk quota exceeded" in str(err))
 
 
 def is_environment_error(err: BaseException) -> bool:

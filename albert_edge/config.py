@@ -26,6 +26,14 @@ LAYOUTS = ("brightmart", "google")
 ACTIVATIONS = ("gelu", "gelu_new", "gelu_exact", "relu", "tanh", "swish", "linear")
 LN_TYPES = ("postln", "preln")
 
+# Upper bounds of a config's sizes: far above any released ALBERT (xxlarge: hidden 4096, intermediate
+# 16384, 12 layers, vocab 30000), far below what would try to allocate the machine (a typo such as
+# hidden_size 1200000000 or vocab_size 100000000000 is refused before any weight is built).
+LIMITS = {"vocab_size": 1_000_000, "embedding_size": 16_384, "hidden_size": 16_384, "num_hidden_layers": 256,
+          "num_attention_heads": 1_024, "intermediate_size": 65_536, "max_position_embeddings": 8_192,
+          "type_vocab_size": 1_024, "num_hidden_groups": 256, "inner_group_num": 256, "down_scale_factor": 1}
+MAX_PARAMETERS = 4_000_000_000   # 16 GB of float32 weights
+
 # Keys present in albert_zh / BERT json files that describe nothing our model uses (the BERT pooler
 # variants were never implemented upstream either). Accepted and ignored, never an error.
 _IGNORED_KEYS = frozenset({
@@ -74,6 +82,9 @@ class AlbertConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"config field '{name}' must be a positive integer, got {value!r}")
+            if value > LIMITS[name] and name != "down_scale_factor":
+                raise ConfigError(f"config field '{name}' is {value}, above the limit of {LIMITS[name]:,}: "
+                                  f"a typo? (the largest released ALBERT is far below it)")
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
@@ -93,6 +104,9 @@ class AlbertConfig:
         if self.layout == "brightmart" and (self.num_hidden_groups != 1 or self.inner_group_num != 1):
             raise ConfigError("brightmart-style configs share one layer: 'num_hidden_groups' and "
                               "'inner_group_num' must be 1 (use a google-style config for groups)")
+        if self.num_parameters > MAX_PARAMETERS:
+            raise ConfigError(f"config describes {self.num_parameters:,} parameters, above the limit of "
+                              f"{MAX_PARAMETERS:,} ({MAX_PARAMETERS * 4 // 10**9} GB of float32 weights)")
         if self.down_scale_factor != 1:
             raise ConfigError("config field 'down_scale_factor' must be 1: albert_zh's released models "
                               "never used down-scaling and albert_edge does not implement it")

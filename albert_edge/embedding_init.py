@@ -13,7 +13,7 @@ import argparse
 import logging
 import sys
 
-from albert_edge.cli import quiet_tensorflow, run_job
+from albert_edge.cli import finite_float, positive_int, quiet_tensorflow, run_job
 from albert_edge.train.options import EmbeddingInitOptions, TrainingError
 
 
@@ -27,15 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=d.config, help="preset (tiny, small, …) or albert_config json")
     p.add_argument("--vocab-file", default=None, help="default: the bundled albert_zh vocab.txt")
     p.add_argument("--no-lower-case", dest="do_lower_case", action="store_false")
-    p.add_argument("--window", type=int, default=d.window, help="context: ±N tokens within a line")
-    p.add_argument("--min-count", type=int, default=d.min_count,
+    p.add_argument("--window", type=positive_int, default=d.window, help="context: ±N tokens within a line")
+    p.add_argument("--min-count", type=positive_int, default=d.min_count,
                    help="tokens seen fewer times keep their random initialisation")
-    p.add_argument("--alpha", type=float, default=d.alpha, help="context-distribution smoothing power")
-    p.add_argument("--max-tokens", type=int, default=d.max_tokens,
+    p.add_argument("--alpha", type=finite_float, default=d.alpha, help="context-distribution smoothing power")
+    p.add_argument("--max-tokens", type=positive_int, default=d.max_tokens,
                    help="read at most this many tokens (memory: about 10 bytes per token)")
-    p.add_argument("--max-kept", type=int, default=d.max_kept,
+    p.add_argument("--max-kept", type=positive_int, default=d.max_kept,
                    help="factorise at most this many (the most frequent) tokens; memory ~24·N² bytes")
-    p.add_argument("--power-iterations", type=int, default=d.power_iterations)
+    p.add_argument("--power-iterations", type=positive_int, default=d.power_iterations)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-progress", dest="progress", action="store_false")
     return p
@@ -45,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_tensorflow()   # TensorFlow's C++ log lines stay hidden unless TF_CPP_MIN_LOG_LEVEL is set
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from albert_edge.train.common import check_output_dir  # noqa: PLC0415 — no TensorFlow
+    try:   # the folder is replaced as a whole: refuse one that holds an input, before TensorFlow loads
+        check_output_dir(args.output_dir, {"--corpus": list(args.corpus), "--vocab-file": args.vocab_file,
+                                           "--config": args.config}, None, replaces_folder=True)
+    except TrainingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     from albert_edge.train.embedding_init import build_embedding_init  # noqa: PLC0415 — imports TensorFlow
 
     return run_job(lambda: build_embedding_init(EmbeddingInitOptions(**vars(args))), (TrainingError, ValueError),

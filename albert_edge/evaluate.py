@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from albert_edge.cli import add_model_arguments, describe_os_error, positive_int, start_model_command
+from albert_edge.cli import add_model_arguments, describe_os_error, positive_int, seq_length, start_model_command
 from albert_edge.data.tasks import TASK_KINDS, label_ids, read_examples
 from albert_edge.metrics import wilson_interval
 
@@ -57,7 +57,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--behaviour", action="store_true",
                    help="run the behaviour suite of a similarity model (categories, symmetry); exit 1 "
                         "when a category misses its target")
-    p.add_argument("--seq-len", type=positive_int,
+    p.add_argument("--seq-len", type=seq_length,
                    help="fixed sequence length (default: smallest exported length that fits)")
     p.add_argument("--kind", choices=TASK_KINDS,
                    help="format of --data (default: the model's task: pairs for the bundled model)")

@@ -2,7 +2,7 @@
 
     python -m albert_edge.finetune --task pairs \\
         --train-files lcqmc_train.tsv afqmc_train.tsv --eval-file lcqmc_dev.tsv \\
-        --init-checkpoint runs/pretrain --output-dir models/albert_tiny_lcqmc
+        --init-checkpoint runs/pretrain --output-dir runs/lcqmc
 
 Defaults are albert_zh's albert_tiny recipe (lr 1e-4, batch 64, seq 128, 5 epochs). Re-running the
 same command resumes. Every flag is a field of :class:`albert_edge.train.options.FinetuneOptions`.
@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from albert_edge.cli import nonnegative_int, run_job, start_job
+from albert_edge.cli import (batch_size, finite_float, fraction, nonnegative_float, nonnegative_int, positive_float,
+                              positive_int, probability, run_job, seq_length, start_job)
 from albert_edge.model_dir import ModelDirError
 from albert_edge.train.finetune_data import prepare_data
 from albert_edge.train.options import TASKS, FinetuneOptions, TrainingError, add_run_arguments
@@ -37,15 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", default=None,
                    help="labels.txt path or comma-separated labels (default: the init checkpoint's, when it is a "
                         "model of this task; else the task's: pairs 0,1, nli contradiction,entailment,neutral)")
-    p.add_argument("--max-seq-len", type=int, default=d.max_seq_len)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--epochs", type=float, default=d.epochs)
-    p.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    p.add_argument("--warmup-proportion", type=float, default=d.warmup_proportion)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--clip-norm", type=float, default=d.clip_norm)
-    p.add_argument("--dropout", type=float, default=d.dropout)
-    p.add_argument("--max-train-examples", type=int, default=None, help="seeded subsample")
+    p.add_argument("--max-seq-len", type=seq_length, default=d.max_seq_len)
+    p.add_argument("--batch-size", type=batch_size, default=d.batch_size)
+    p.add_argument("--epochs", type=positive_float, default=d.epochs)
+    p.add_argument("--learning-rate", type=positive_float, default=d.learning_rate)
+    p.add_argument("--warmup-proportion", type=fraction, default=d.warmup_proportion)
+    p.add_argument("--weight-decay", type=nonnegative_float, default=d.weight_decay)
+    p.add_argument("--clip-norm", type=finite_float, default=d.clip_norm)
+    p.add_argument("--dropout", type=probability, default=d.dropout)
+    p.add_argument("--max-train-examples", type=positive_int, default=None, help="seeded subsample")
     p.add_argument("--swap-pairs", action="store_true",
                    help="pairs task: also train on every pair with its sentences swapped")
     p.add_argument("--transitive-pairs", action="store_true",
@@ -55,14 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pairs task with labels 0/1: add up to N pairs per one-edit rewrite of the "
                         "training sentences (punctuation, 请问, particles … -> 1; one city, app, "
                         "number, time swapped or negated -> 0; see albert_edge.data.pair_edits)")
-    p.add_argument("--ema-decay", type=float, default=d.ema_decay,
+    p.add_argument("--ema-decay", type=probability, default=d.ema_decay,
                    help="> 0 (e.g. 0.999): keep an exponential moving average of the weights; it is "
                         "what is evaluated, kept as best and written (the raw accuracy is logged beside)")
-    p.add_argument("--eval-every-steps", type=int, default=None,
+    p.add_argument("--eval-every-steps", type=positive_int, default=None,
                    help="also evaluate (and keep the best) every N steps")
-    p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
-    p.add_argument("--save-every", type=int, default=d.save_every, help="training-state save interval")
-    p.add_argument("--log-every", type=int, default=d.log_every)
+    p.add_argument("--eval-batch-size", type=batch_size, default=d.eval_batch_size)
+    p.add_argument("--save-every", type=positive_int, default=d.save_every, help="training-state save interval")
+    p.add_argument("--log-every", type=positive_int, default=d.log_every)
     add_run_arguments(p, d)   # the flags every trainer shares, -v included
     return p
 

@@ -21,10 +21,26 @@ from albert_edge.tokenization import needed_length, pick_seq_len
 Pair = Tuple[str, Optional[str]]
 
 
+class NonFiniteOutput(ValueError):
+    """The model's outputs are NaN or infinite (weights broken by a diverged training): exit 2."""
+
+
+def finite_logits(logits: np.ndarray, path) -> np.ndarray:
+    """`logits`, or NonFiniteOutput: a model whose outputs are not numbers must never print a score."""
+    bad = ~np.isfinite(logits)
+    if bad.any():
+        rows = int(bad.any(axis=-1).sum())
+        raise NonFiniteOutput(f"{path}: the model's outputs are not finite (NaN or inf for {rows} of "
+                              f"{len(logits)} inputs): its weights are broken, e.g. by a training whose "
+                              f"loss diverged; retrain it (lower --learning-rate) or use another model")
+    return logits
+
+
 class TFLiteClassifier:
     def __init__(self, path: str | os.PathLike, num_threads: int = 1, seq_len: Optional[int] = None):
         from albert_edge.runtime import TFLiteModel
         self.model = TFLiteModel(path, num_threads=num_threads)
+        self.path = path
         self.seq_len = seq_len
         meta = self.model.metadata
         self.task = tasks.get(meta["task"]) if meta.get("task") else tasks.infer(self.model.labels, meta.get("head", "classifier"))
@@ -33,7 +49,7 @@ class TFLiteClassifier:
 
     def logits(self, pairs: Sequence[Pair]) -> np.ndarray:
         """[N, num_labels]; for a symmetric task (pairs) the mean of both orders (the runtime's rule)."""
-        return np.stack([self.model.logits(a, b, self.seq_len) for a, b in pairs])
+        return finite_logits(np.stack([self.model.logits(a, b, self.seq_len) for a, b in pairs]), self.path)
 
     def one_order_logits(self, pairs: Sequence[Pair]) -> np.ndarray:
         """[N, num_labels] of each pair in the order given: what the network alone computes."""
@@ -51,15 +67,19 @@ class CheckpointClassifier:
         self.model = model_dir.build_model(head="classifier")
         self.tokenizer = model_dir.tokenizer()
         max_len = model_dir.config.max_position_embeddings
+        if seq_len is not None and seq_len > max_len:
+            raise ValueError(f"--seq-len {seq_len} is beyond the model's {max_len} positions "
+                             f"(max_position_embeddings of {path}): give at most {max_len}")
+        self.path = path
         self.seq_lens = [seq_len] if seq_len else [L for L in (32, 64, 128) if L <= max_len]
         self.batch_size = batch_size
 
     def logits(self, pairs: Sequence[Pair]) -> np.ndarray:
         """[N, num_labels]; for a symmetric task (pairs) the mean of both orders, as the runtime gives."""
         if self.task.symmetric and pairs and all(b is not None for _, b in pairs):
-            both = self.one_order_logits(list(pairs) + [(b, a) for a, b in pairs])
+            both = finite_logits(self.one_order_logits(list(pairs) + [(b, a) for a, b in pairs]), self.path)
             return mean_of_orders(both[:len(pairs)], both[len(pairs):])
-        return self.one_order_logits(pairs)
+        return finite_logits(self.one_order_logits(pairs), self.path)
 
     def one_order_logits(self, pairs: Sequence[Pair]) -> np.ndarray:
         import tensorflow as tf

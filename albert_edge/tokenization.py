@@ -126,9 +126,13 @@ def load_vocab(vocab_file: str | os.PathLike) -> dict[str, int]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"vocab file not found: {path}")
     vocab: dict[str, int] = collections.OrderedDict()
-    with open(path, "r", encoding="utf-8") as reader:  # universal newlines: \n, \r\n, \r
-        for index, line in enumerate(reader):
-            vocab[line.strip()] = index
+    try:
+        with open(path, "r", encoding="utf-8") as reader:  # universal newlines: \n, \r\n, \r
+            for index, line in enumerate(reader):
+                vocab[line.strip()] = index
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not a vocabulary: not UTF-8 text (byte {err.start} of line "
+                         f"{len(vocab) + 1}); give a vocab.txt, one token per line") from None
     missing = [t for t in REQUIRED_TOKENS if t not in vocab]
     if missing:
         raise ValueError(

@@ -22,6 +22,7 @@ import logging
 import sys
 
 from albert_edge import tokenization
+from albert_edge.cli import MAX_SEQ_LEN, describe_os_error
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.max_seq_len < tokenization.min_seq_len(is_pair=False):
         parser.error(f"--max-seq-len must be at least 3 (4 for sentence pairs), got {args.max_seq_len}")
+    if args.max_seq_len > MAX_SEQ_LEN:   # a typo such as 1000000000 would allocate gigabytes per line
+        parser.error(f"--max-seq-len must be at most {MAX_SEQ_LEN}, got {args.max_seq_len}")
     try:
         tokenizer = tokenization.FullTokenizer(args.vocab, do_lower_case=not args.no_lower_case)
     except (OSError, ValueError, UnicodeDecodeError) as e:
@@ -120,7 +123,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # e.g. `| head`: not an error
         return 0
-    out.flush()
+    except OSError as e:   # a full or read-only disk under a redirected stdout: what was written stays
+        print(f"error: {describe_os_error(e, 'cannot write stdout')}", file=sys.stderr)
+        return 2
+    try:
+        out.flush()
+    except BrokenPipeError:
+        return 0
+    except OSError as e:
+        print(f"error: {describe_os_error(e, 'cannot write stdout')}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -110,7 +110,7 @@ def files(tmp_path_factory) -> dict:
 CLI_CASES = [
     # 2. numeric flags are validated by argparse, naming the flag (not "the file may be corrupt")
     ("evaluate-threads-0", "albert_edge.evaluate", ["--model", "{model}", "--data", "{eval300}", "--threads", "0"],
-     2, ["--threads", "positive integer"]),
+     2, ["--threads", "an integer from 1 to"]),
     ("evaluate-threads-neg", "albert_edge.evaluate", ["--model", "{model}", "--data", "{eval300}", "--threads", "-1"],
      2, ["--threads"]),
     ("evaluate-limit-0", "albert_edge.evaluate", ["--model", "{model}", "--data", "{eval300}", "--limit", "0"],

@@ -32,7 +32,9 @@ import numpy as np
 
 from albert_edge import resources
 from albert_edge.benchmark.results_io import atomic_write_json, parse_int_list
-from albert_edge.cli import (check_writable_file, csv_of, describe_os_error, nonnegative_float, positive_int)
+from albert_edge.cli import (check_writable_file, csv_of, describe_os_error, nonnegative_float, positive_int,
+                             thread_count)
+from albert_edge.fileio import check_outputs_apart
 from albert_edge.benchmark.parse import CORE_KEYS
 from albert_edge.data.tasks import DataError, read_texts
 from albert_edge.runtime import ModelError, load_interpreter, runtime_name
@@ -167,8 +169,9 @@ def select_signatures(available: Sequence[str], seq_len: int | None, signature: 
         return [None]
     if seq_len is not None and f"L{seq_len}" in available:
         return [f"L{seq_len}"]
-    if seq_len is not None and len(available) == 1:
-        return [available[0]]
+    lone = available[0] if len(available) == 1 else ""
+    if seq_len is not None and lone and not (lone[:1] == "L" and lone[1:].isdigit()):
+        return [lone]     # one unnamed-length signature: its input shape is checked when it loads
     if seq_len is not None:
         raise HostBenchmarkError(f"no signature L{seq_len} in model (has {', '.join(available)})")
     length_sigs = sorted((s for s in available if s[1:].isdigit() and s[0] == "L"), key=lambda s: int(s[1:]))
@@ -335,6 +338,15 @@ def run_host(
     except (ModelError, ValueError) as exc:
         raise HostBenchmarkError(str(exc)) from None
     sigs = select_signatures(list(signatures_of(interp)), seq_len, signature)
+    if seq_len is not None and len(sigs) == 1:   # a lone unnamed-length signature: its length, before measuring
+        try:
+            shapes = [tuple(d["shape"]) for d in _Invoker(interp, sigs[0]).details.values()]
+        except (ValueError, RuntimeError):
+            shapes = []
+        lengths = {int(s[-1]) for s in shapes if len(s) == 2}
+        if len(lengths) == 1 and seq_len not in lengths:
+            raise HostBenchmarkError(f"--seq-len {seq_len}: {model} takes length {lengths.pop()} "
+                                     f"(signature {sigs[0]}); give that length or leave --seq-len out")
     del interp
     rows = []
     for sig in sigs:
@@ -411,7 +423,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seq-len", type=positive_int,
                         help="measure signature L<N> only (default: every length signature)")
     parser.add_argument("--signature", help="signature key to measure (overrides --seq-len)")
-    parser.add_argument("--threads", type=csv_of(positive_int, "positive integers"), default=(1,),
+    parser.add_argument("--threads", type=csv_of(thread_count, "thread counts"), default=(1,),
                         help="comma-separated thread counts, e.g. 1,2,4 (default 1)")
     parser.add_argument("--runs", type=positive_int, default=50, help="timed runs per configuration (default 50)")
     parser.add_argument("--warmup", type=positive_int, default=5, help="warm-up runs, at least 1 (default 5)")
@@ -428,6 +440,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         # Output paths are checked before measuring: minutes of measurements must not be lost to a typo.
+        check_outputs_apart({"--json": args.json_out, "--markdown": args.markdown}, {"--model": args.model})
+        if args.json_out and args.markdown and os.path.realpath(args.json_out) == os.path.realpath(args.markdown):
+            raise ValueError(f"--json and --markdown are both {args.json_out}: give two files")
         for flag, path in (("--json", args.json_out), ("--markdown", args.markdown)):
             if path:
                 check_writable_file(path, flag)

@@ -41,7 +41,7 @@ import numpy as np
 
 from albert_edge import resources
 from albert_edge.benchmark import flops as fl
-from albert_edge.cli import csv_of, positive_int
+from albert_edge.cli import csv_of, nonnegative_int, positive_int, seq_length, thread_count
 from albert_edge.data.tasks import read_texts
 from albert_edge.export import variants as export_variants
 
@@ -504,29 +504,53 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engines", type=csv_of(str, "names"), default=list(ENGINES), help=f"subset of {','.join(ENGINES)}")
     p.add_argument("--tflite-variants", type=csv_of(str, "names"), default=list(TFLITE_VARIANTS))
     p.add_argument("--ort-variants", type=csv_of(str, "names"), default=list(ORT_VARIANTS))
-    p.add_argument("--threads", type=csv_of(positive_int, "positive integers"), default=[1, 2], help="thread counts (default 1,2)")
-    p.add_argument("--seq-lens", type=csv_of(positive_int, "positive integers"), default=[32, 128], help="fixed lengths (default 32,128)")
+    p.add_argument("--threads", type=csv_of(thread_count, "thread counts"), default=[1, 2], help="thread counts (default 1,2)")
+    p.add_argument("--seq-lens", type=csv_of(seq_length, "sequence lengths"), default=[32, 128], help="fixed lengths (default 32,128)")
     p.add_argument("--buckets", type=csv_of(positive_int, "positive integers"), default=list(BUCKETS),
                    help="exported lengths (default 32,64,128); the length mix pads to the largest")
-    p.add_argument("--runs", type=int, default=60, help="timed runs per engine × length × threads")
-    p.add_argument("--chunk", type=int, default=5, help="timed runs per visit of the round robin")
+    p.add_argument("--runs", type=positive_int, default=60, help="timed runs per engine × length × threads")
+    p.add_argument("--chunk", type=positive_int, default=5, help="timed runs per visit of the round robin")
     p.add_argument("--pairs", default=str(DEFAULT_PAIRS), help="TSV of real pairs (a<TAB>b<TAB>label)")
-    p.add_argument("--mix-pairs", type=int, default=200, help="pairs in the length-mix measurement (0: skip)")
-    p.add_argument("--mix-threads", type=csv_of(positive_int, "positive integers"), default=[1], help="thread counts for the length mix")
+    p.add_argument("--mix-pairs", type=nonnegative_int, default=200, help="pairs in the length-mix measurement (0: skip)")
+    p.add_argument("--mix-threads", type=csv_of(thread_count, "thread counts"), default=[1], help="thread counts for the length mix")
     p.add_argument("--json", dest="json_out", help="write results (records under 'results') to this file")
     p.add_argument("--markdown", help="write the Markdown tables to this file")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--seed", type=int, default=0)
 
 
+# The Python modules each engine runs on (the tf and tflite engines need only the package itself).
+ENGINE_MODULES = {"torch": ("torch", "transformers"), "onnxruntime": ("torch", "transformers", "onnx", "onnxruntime")}
+
+
+def missing_modules(engines: Sequence[str]) -> List[str]:
+    """The modules `engines` need that cannot be imported here (looked up, not imported)."""
+    import importlib.util  # noqa: PLC0415
+
+    wanted = sorted({m for e in engines for m in ENGINE_MODULES.get(e, ())})
+    return [m for m in wanted if importlib.util.find_spec(m) is None]
+
+
 def run(args: argparse.Namespace) -> int:
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    progress = not args.no_progress
     bad = sorted(set(args.engines) - set(ENGINES))
     if bad:
         logger.error("unknown engine(s) %s; choose from %s", bad, ",".join(ENGINES))
         return 2
+    missing = missing_modules(args.engines)
+    if missing:
+        logger.error("the engines %s need %s, which %s not installed: pip install -e '.[test]' (the test extra; "
+                     "or leave them out with --engines tf,tflite)",
+                     ",".join(e for e in args.engines if set(ENGINE_MODULES.get(e, ())) & set(missing)),
+                     ", ".join(missing), "is" if len(missing) == 1 else "are")
+        return 2
+    for flag, path in (("--json", args.json_out), ("--markdown", args.markdown)):
+        if path and os.path.realpath(path) in {os.path.realpath(p) for p in (args.pairs, args.checkpoint, args.config) if p}:
+            logger.error("%s %s is also an input: writing it would destroy the input; choose another %s",
+                         flag, path, flag)
+            return 2
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    progress = not args.no_progress
     from albert_edge.data.tasks import DataError
     from albert_edge.export.options import ExportError
     from albert_edge.model_dir import ModelDirError

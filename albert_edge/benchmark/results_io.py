@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-from albert_edge.fileio import write_bytes_atomic, write_text_atomic
+from albert_edge.fileio import open_append, write_bytes_atomic, write_text_atomic
 
 _APPEND_LOCK = threading.Lock()
 
@@ -35,14 +35,10 @@ def append_jsonl(path: str | os.PathLike, row: dict) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(row, ensure_ascii=False) + "\n"
-    with _APPEND_LOCK:
-        if target.is_symlink():
-            target.unlink()
-        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        with open(fd, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+    with _APPEND_LOCK, open_append(target) as fh:   # albert_edge.fileio: O_NOFOLLOW, a link is unlinked
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:

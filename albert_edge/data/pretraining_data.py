@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import codecs
 import collections
+import contextlib
+import errno
 import dataclasses
 import hashlib
 import json
@@ -38,6 +40,8 @@ import re
 import unicodedata
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
+
+from albert_edge.fileio import check_outputs_apart, fresh_path, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +56,31 @@ _SENTENCE = re.compile(r"[^。！？!?；;…]+(?:[。！？!?；;…]+[”’�
 
 class PretrainingDataError(ValueError):
     """A user mistake (missing input, bad option); reported without a traceback."""
+
+
+# Above this share of undecodable bytes (not UTF-8, or NUL) a corpus is in another encoding (GBK,
+# UTF-16) or not text: training on its replacement characters would teach nothing.
+MAX_BAD_BYTE_SHARE = 0.01
+
+
+def check_corpus_read(stats: "Stats", paths: Sequence[str | os.PathLike]) -> None:
+    """Refuse a corpus that gave nothing to train on, or that is mostly not UTF-8 text.
+
+    Why after reading and before the shards are renamed into place: the counts are only known once
+    the corpus is read, and a refusal then leaves the output folder as it was.
+    """
+    names = ", ".join(str(p) for p in paths)
+    if stats.bytes and stats.bad_bytes / stats.bytes > MAX_BAD_BYTE_SHARE:
+        raise PretrainingDataError(
+            f"{names}: {stats.bad_bytes} of {stats.bytes} bytes ({stats.bad_bytes / stats.bytes:.1%}) are not "
+            f"UTF-8 text (on {stats.lines_with_bad_bytes} of {stats.lines} lines; at most "
+            f"{MAX_BAD_BYTE_SHARE:.0%} is tolerated): re-encode the corpus as UTF-8, e.g. "
+            f"`iconv -f GBK -t UTF-8` or `iconv -f UTF-16 -t UTF-8`")
+    if stats.instances + stats.eval_instances == 0:
+        raise PretrainingDataError(
+            f"{names}: no pretraining instance could be made ({stats.lines} lines, {stats.empty_lines} empty, "
+            f"{stats.documents} documents, {stats.one_sentence_documents} with one sentence only): a "
+            f"document needs at least two sentences; give a UTF-8 corpus, one paragraph per line")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +192,10 @@ def iter_documents(paths: Sequence[str | os.PathLike], options: PretrainingDataO
                     line = raw.decode("utf-8", errors="albert_edge_count")
                     stats.bad_bytes += _BadByteCounter.count - before
                     stats.lines_with_bad_bytes += 1
+                if "\x00" in line:   # UTF-16 text decodes as UTF-8 with a NUL in every other byte
+                    stats.bad_bytes += line.count("\x00")
+                    stats.lines_with_bad_bytes += 1
+                    line = line.replace("\x00", "")
                 line = line.strip()
                 if not line:
                     stats.empty_lines += 1
@@ -514,7 +547,8 @@ class _ShardWriter:
         self.final = [output_dir / f"{prefix}-{i:05d}-of-{num_shards:05d}.tfrecord"
                       for i in range(num_shards)]
         self.tmp = [p.with_name(p.name + ".tmp") for p in self.final]
-        self.writers = [tf.io.TFRecordWriter(str(p)) for p in self.tmp]
+        # a symlink planted at a temporary's name is removed, never written through
+        self.writers = [tf.io.TFRecordWriter(str(fresh_path(p))) for p in self.tmp]
         self.buffer: list[bytes] = []
         self.buffer_size = max(1, buffer_size)
         self.rng = random.Random(seed)
@@ -533,13 +567,25 @@ class _ShardWriter:
             self.buffer[j], self.buffer[-1] = self.buffer[-1], self.buffer[j]
             self._emit(self.buffer.pop())
 
-    def close(self) -> list[Path]:
+    def abort(self) -> None:
+        """Drop what was written: the temporaries go, the final names keep what they held."""
+        for w in self.writers:
+            with contextlib.suppress(Exception):
+                w.close()
+        for tmp in self.tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+    def flush(self) -> None:
+        """Write out the shuffle buffer and close the temporaries (nothing renamed yet)."""
         self.rng.shuffle(self.buffer)
         for record in self.buffer:
             self._emit(record)
         self.buffer = []
         for w in self.writers:
             w.close()
+
+    def commit(self) -> list[Path]:
         for tmp, final in zip(self.tmp, self.final):
             os.replace(tmp, final)
         return self.final
@@ -609,7 +655,22 @@ def create_pretraining_data(input_files: Sequence[str | os.PathLike], output_dir
     paths = check_corpus_inputs(input_files, options, eval_fraction, processes, sample_rate)
     if num_shards < 1:
         raise PretrainingDataError("--num-shards must be >= 1")
+    if shuffle_buffer < 1:
+        raise PretrainingDataError(f"--shuffle-buffer must be >= 1 (1: no shuffling), got {shuffle_buffer}")
+    try:   # a bad --vocab-file is named here, not in a worker's traceback
+        from albert_edge.tokenization import DEFAULT_VOCAB, load_vocab  # noqa: PLC0415
+        load_vocab(vocab_file or DEFAULT_VOCAB)
+    except (OSError, ValueError) as err:
+        raise PretrainingDataError(f"--vocab-file: {err}") from None
     out = Path(output_dir)
+    written = [out / "stats.json"] + [out / f"{prefix}-{i:05d}-of-{n:05d}.tfrecord{tmp}"
+                                      for prefix, n in (("train", num_shards), ("eval", 1))
+                                      for i in range(n) for tmp in ("", ".tmp")]
+    try:
+        check_outputs_apart({"--output-dir": out}, {"--input": list(paths), "--vocab-file": vocab_file},
+                            written=written)
+    except ValueError as err:
+        raise PretrainingDataError(str(err)) from None
     out.mkdir(parents=True, exist_ok=True)
 
     from tqdm import tqdm  # noqa: PLC0415
@@ -638,37 +699,55 @@ def create_pretraining_data(input_files: Sequence[str | os.PathLike], output_dir
     eval_writer = (_ShardWriter(out, "eval", 1, shuffle_buffer, options.seed + 1)
                    if eval_fraction > 0 else None)
     work = Stats()
+    writers = [w for w in (train_writer, eval_writer) if w is not None]
     try:
-        for train, held, chunk_stats in results:
-            work.add(chunk_stats)
-            for feats in train:
-                train_writer.write(feats)
-            for feats in held:
-                eval_writer.write(feats)
-            bar.set_postfix(instances=work.instances, refresh=False)
-    finally:
-        if pool is not None:
-            pool.terminate()
-        bar.close()
-    files = train_writer.close()
-    if eval_writer is not None:
-        files += eval_writer.close()
-    # Reading counters come from the reader, instance counters from the workers.
-    for name in ("documents", "one_sentence_documents", "sentences", "instances",
-                 "eval_instances", "masked_tokens", "swapped"):
-        setattr(stats, name, getattr(work, name))
+        try:
+            for train, held, chunk_stats in results:
+                work.add(chunk_stats)
+                for feats in train:
+                    train_writer.write(feats)
+                for feats in held:
+                    eval_writer.write(feats)
+                bar.set_postfix(instances=work.instances, refresh=False)
+        finally:
+            if pool is not None:
+                pool.terminate()
+            bar.close()
+        # Reading counters come from the reader, instance counters from the workers.
+        for name in ("documents", "one_sentence_documents", "sentences", "instances",
+                     "eval_instances", "masked_tokens", "swapped"):
+            setattr(stats, name, getattr(work, name))
+        check_corpus_read(stats, paths)
+        for w in writers:
+            w.flush()
+    except BaseException as err:
+        for w in writers:
+            w.abort()      # the shards and stats.json of an earlier run stay as they were
+        if _is_disk_full(err):
+            raise OSError(errno.ENOSPC, "No space left on device", str(out)) from None
+        raise
+    try:
+        files = [f for w in writers for f in w.commit()]
+    except BaseException:
+        for w in writers:
+            w.abort()      # no temporary is left behind by a rename that failed (a full disk)
+        raise
     summary = {"stats": dataclasses.asdict(stats), "options": dataclasses.asdict(options),
                "input_files": [str(p) for p in paths], "num_shards": num_shards,
                "eval_fraction": eval_fraction, "max_lines": max_lines, "sample_rate": sample_rate,
                "files": [f.name for f in files]}
-    tmp = out / "stats.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "stats.json")
+    write_text_atomic(out / "stats.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     logger.info("wrote %d train + %d eval instances to %s", stats.instances, stats.eval_instances, out)
     logger.info("skipped: %d bad bytes on %d lines, %d empty lines, %d one-sentence documents",
                 stats.bad_bytes, stats.lines_with_bad_bytes, stats.empty_lines,
                 stats.one_sentence_documents)
     return stats
+
+
+def _is_disk_full(err: BaseException) -> bool:
+    """ENOSPC as Python raises it, or as TensorFlow's file writers report it (an OpError)."""
+    return getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or (
+        type(err).__module__.startswith("tensorflow") and "No space left" in str(err))
 
 
 def feature_spec(max_seq_len: int, max_predictions_per_seq: int) -> dict[str, Any]:

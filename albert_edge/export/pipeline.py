@@ -33,8 +33,9 @@ from albert_edge.export import variants as vr
 # Defined in the TensorFlow-free options module (the CLI builds them before loading this module);
 # the same objects here.
 from albert_edge.export.options import STAGES, ExportError, ExportOptions
-from albert_edge.fileio import (LockBusy, content_digest, exclusive_lock, remove_stale_temporaries,
+from albert_edge.fileio import (LockBusy, OutputOverlapError, check_outputs_apart, content_digest, exclusive_lock, remove_stale_temporaries,
                                 write_bytes_atomic)
+from albert_edge.inference import NonFiniteOutput
 from albert_edge.model_dir import ModelDir, ModelDirError
 from albert_edge.runtime import TFLiteModel
 from albert_edge.similarity import Similarity
@@ -209,6 +210,13 @@ def export(opts: ExportOptions) -> ExportResult:
     """
     validate_options(opts)
     out = opts.out_dir()
+    try:   # before the folder is made: --out never lies in a model given as input (or the bundled one)
+        check_outputs_apart({"--out": out}, {"--calibration": opts.calibration, "--eval": opts.eval,
+                                             "--qat-train": opts.qat_train, "--config": opts.config,
+                                             "--frozen-graph": opts.frozen_graph},
+                            {"--checkpoint": opts.checkpoint, "--tf1-meta": opts.tf1_meta})
+    except OutputOverlapError as err:
+        raise ExportError(str(err)) from None
     created = not out.exists()
     prepare_out_dir(out)
     try:
@@ -418,14 +426,20 @@ def _verify(model, opts: ExportOptions, artifacts: Dict[str, Path], model_dir: M
         if fp32:
             r["size_vs_fp32"] = round(r["size_mb"] / fp32["size_mb"], 3)
     if trained and task.behaviour_suite and list(labels) == ["0", "1"]:
-        report["behaviour"] = {variant: _behaviour(path) for variant, path in artifacts.items()}
+        behaviour = {variant: _behaviour(path) for variant, path in artifacts.items()}
+        report["behaviour"] = {v: b for v, b in behaviour.items() if "skipped" not in b}
+        if len(report["behaviour"]) < len(behaviour):   # non-finite outputs: the gate says so
+            report["behaviour_skipped"] = {v: b["skipped"] for v, b in behaviour.items() if "skipped" in b}
     return report
 
 
 def _behaviour(path: Path) -> dict:
     """The behaviour suite (albert_edge.behaviour) on one exported similarity model: reported, not a
     gate — a user's own similarity model may be meant for another domain's notion of "same"."""
-    report = run_suite(Similarity(path).predict_sentences)
+    try:
+        report = run_suite(Similarity(path).predict_sentences)
+    except NonFiniteOutput as err:   # the `finite outputs` gate fails it; nothing to measure here
+        return {"skipped": str(err)}
     if not report.ok:
         logger.warning("%s: behaviour below target in %s", path.name, ", ".join(report.failed_gates))
     return report.to_dict()
@@ -439,13 +453,14 @@ def _mlm_reference(model, encodings) -> np.ndarray:
 
 def _verify_mlm(path, variant, parity_sets, reference, opts) -> dict:
     runtime = TFLiteModel(path)
-    delta = 0.0
+    delta, finite = 0.0, True
     for L, encs in parity_sets.items():
         for i, enc in enumerate(encs[:4]):
             out = runtime.run(enc, L)["log_probs"][0]
+            finite = finite and verify.all_finite(out, reference[L][i])
             delta = max(delta, float(np.max(np.abs(out - reference[L][i]))))
     return {"variant": variant, "file": path.name, "size_mb": round(path.stat().st_size / 1e6, 3),
-            "max_abs_logit_delta": delta,
+            "max_abs_logit_delta": delta, "finite_outputs": finite,
             "latency_ms": verify.measure_latency(path, sorted(parity_sets), {L: e[0] for L, e in parity_sets.items()},
                                                  opts.threads, opts.latency_runs)}
 

@@ -93,22 +93,31 @@ def verify_variant(path: Path, variant: str, *, parity_sets: Dict[int, List[Enco
                    parity_reference: Dict[int, np.ndarray], eval_set: Optional[EvalSet],
                    eval_reference: Optional[np.ndarray], threads: Sequence[int], latency_runs: int) -> dict:
     runtime = TFLiteModel(path, num_threads=1)
-    max_delta = 0.0
+    max_delta, finite = 0.0, True
     for L, encodings in parity_sets.items():
         lite = tflite_logits(runtime, encodings, [L] * len(encodings))
+        finite = finite and all_finite(lite, parity_reference[L])
         max_delta = max(max_delta, float(np.max(np.abs(lite - parity_reference[L]))))
     record = {"variant": variant, "file": path.name, "size_mb": round(path.stat().st_size / 1e6, 3),
               "max_abs_logit_delta": max_delta}
     if eval_set is not None:
         lite = tflite_logits(runtime, eval_set.encodings, eval_set.seq_lens)
+        finite = finite and all_finite(lite, eval_reference)
         pred = lite.argmax(-1)
         record["agreement_with_tf"] = round(float(np.mean(pred == eval_reference.argmax(-1))), 4)
         record["n_eval"] = len(pred)
         if eval_set.labels is not None:
             record["accuracy"] = round(float(np.mean(pred == eval_set.labels)), 4)
+    record["finite_outputs"] = finite
     examples = {L: encs[0] for L, encs in parity_sets.items()}
     record["latency_ms"] = measure_latency(path, sorted(parity_sets), examples, threads, latency_runs)
     return record
+
+
+def all_finite(*arrays) -> bool:
+    """No NaN or inf in any of `arrays` (None skipped). Why a gate of its own: `max(0.0, nan)` is 0.0
+    and every comparison with NaN is False, so a NaN model would pass the parity and accuracy gates."""
+    return all(bool(np.isfinite(a).all()) for a in arrays if a is not None)
 
 
 def check_gates(records: Sequence[dict], tf_accuracy: Optional[float], max_accuracy_drop: float,
@@ -117,6 +126,9 @@ def check_gates(records: Sequence[dict], tf_accuracy: Optional[float], max_accur
     `accuracy_gated` variant losing more than the allowed points against the reference (fp32)."""
     failures = []
     for r in records:
+        if r.get("finite_outputs") is False:
+            failures.append(f"{r['variant']} finite outputs: NaN or inf in the logits (the checkpoint's weights "
+                            "are broken, e.g. by a diverged training)")
         limit = variants.get(r["variant"]).max_logit_delta
         if limit is not None and r["max_abs_logit_delta"] > limit:
             failures.append(f"{r['variant']} parity: max |Δlogit| {r['max_abs_logit_delta']:.2e} > {limit:.0e}")

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from albert_edge import checkpoint, tasks
-from albert_edge.cli import quiet_tensorflow, run_job, setup_logging
+from albert_edge.cli import batch_size, quiet_tensorflow, run_job, seq_length, setup_logging
 from albert_edge.data.tasks import DataError
-from albert_edge.fileio import write_text_atomic
+from albert_edge.fileio import OutputOverlapError, check_outputs_apart, write_text_atomic
 from albert_edge.model_dir import ModelDir, ModelDirError
 from albert_edge.train.finetune_data import encode_examples
 
@@ -57,6 +57,12 @@ def calibrate(model_dir: str, data_file: str, task: str | None = None, max_seq_l
               batch_size: int = 128, dry_run: bool = False) -> dict:
     """Shift the output bias of the binary classifier in `model_dir` (a finetune output) to the
     label prior of `data_file`, read as `task` (default: the model's task)."""
+    folder = Path(model_dir)
+    if not dry_run:   # the folder is rewritten in place: never the bundled model (copy it first)
+        try:
+            check_outputs_apart({"--model": folder})
+        except OutputOverlapError as err:
+            raise CalibrationError(f"{err} (copy the folder and calibrate the copy, or pass --dry-run)") from None
     # Imported here, not at the top: this module is also a command, whose --help must answer
     # without loading TensorFlow.
     import tensorflow as tf  # noqa: PLC0415
@@ -72,7 +78,13 @@ def calibrate(model_dir: str, data_file: str, task: str | None = None, max_seq_l
         raise CalibrationError(str(err)) from None
     if len(loaded.labels) != 2:
         raise CalibrationError(f"{folder / 'labels.txt'}: bias calibration is for binary classifiers")
-    model = loaded.build_model(head="classifier")
+    if loaded.format != "tf1" or loaded.weights is None:
+        raise CalibrationError(f"{folder}: expected the TF1 checkpoint finetune writes (a prefix with .index and "
+                               f".data, named by a `checkpoint` file), found {loaded.format}")
+    try:
+        model = loaded.build_model(head="classifier")
+    except (checkpoint.CheckpointError, ModelDirError) as err:
+        raise CalibrationError(f"{err}; rewrite the model folder with python -m albert_edge.finetune") from None
     try:
         data = encode_examples(loaded.task.read(data_file), loaded.labels, loaded.tokenizer(), max_seq_len)
     except DataError as err:
@@ -87,7 +99,7 @@ def calibrate(model_dir: str, data_file: str, task: str | None = None, max_seq_l
     if not dry_run and delta != 0.0:
         bias = model.classifier.output_bias
         bias.assign(bias.numpy() + np.array([0.0, delta], np.float32))
-        stem = Path(tf.train.latest_checkpoint(str(folder))).name
+        stem = Path(loaded.weights).name   # the prefix that was read (with or without a `checkpoint` file)
         checkpoint.save_tf1_checkpoint(model, folder / stem)
         write_text_atomic(folder / "calibration.json", json.dumps(result, indent=2) + "\n")
     return result
@@ -100,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", required=True, help="finetune output folder")
     p.add_argument("--data", required=True, help="target-domain TRAINING data (not the validation set)")
     p.add_argument("--task", choices=tasks.names(trainable=True), help="format of --data (default: the model's task)")
-    p.add_argument("--max-seq-len", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--max-seq-len", type=seq_length, default=128)
+    p.add_argument("--batch-size", type=batch_size, default=128)
     p.add_argument("--dry-run", action="store_true", help="report the shift, change nothing")
     args = p.parse_args(argv)
     setup_logging(False, logging.INFO, "%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from albert_edge.config import PRESETS, AlbertConfig, ConfigError
+from albert_edge.fileio import OutputOverlapError, check_outputs_apart, open_append
 from albert_edge.model_dir import ModelDir, ModelDirError
 from albert_edge.train.options import PRECISIONS, STRATEGIES, TrainingError
 
@@ -158,6 +159,54 @@ def expand_files(patterns: Sequence[str] | str, what: str) -> list[str]:
     return files
 
 
+def check_output_dir(output_dir: str | os.PathLike, inputs: dict, init_checkpoint: str | None,
+                     replaces_folder: bool = False) -> None:
+    """TrainingError before anything is written when `--output-dir` would overwrite an input: a file
+    of `inputs` (flag -> paths), the `--init-checkpoint`'s folder, or a bundled model folder."""
+    config = inputs.get("--config")
+    if config is not None and str(config) in PRESETS:
+        inputs = {k: v for k, v in inputs.items() if k != "--config"}
+    try:
+        check_outputs_apart({"--output-dir": output_dir}, inputs, {"--init-checkpoint": init_checkpoint},
+                            replaces_folder=replaces_folder)
+    except OutputOverlapError as err:
+        raise TrainingError(str(err)) from None
+
+
+def check_finite_loss(step: int, values: dict, hint: str = "lower --learning-rate") -> None:
+    """Stop a run whose loss (or gradient norm) stopped being a number, before it saves anything.
+
+    Why: a NaN step poisons every weight; the checkpoint saved after it loads and predicts `nan`
+    with exit 0. The last checkpoint saved before it stays as it was (a rerun resumes from it).
+    """
+    import math  # noqa: PLC0415
+
+    bad = {k: v for k, v in values.items() if not math.isfinite(float(v))}
+    if bad:
+        raise TrainingError(f"step {step}: {', '.join(f'{k} = {v}' for k, v in bad.items())} is not finite; "
+                            f"training stopped and this step was not saved (earlier checkpoints are kept): "
+                            f"{hint}")
+
+
+def record_error(err: Exception, files: Sequence[str], max_seq_len: int, max_predictions: int) -> TrainingError | None:
+    """A TrainingError for TensorFlow's errors on unusable TFRecords (random bytes, truncated, or
+    written for other lengths), None for any other error."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    names = ", ".join(str(f) for f in files[:3]) + (" …" if len(files) > 3 else "")
+    if isinstance(err, tf.errors.DataLossError):
+        return TrainingError(f"--train-files / --eval-files ({names}): not a TFRecord file, or truncated "
+                             f"({str(err.message).splitlines()[0]}); rebuild it with python -m "
+                             f"albert_edge.pretraining_data")
+    if isinstance(err, tf.errors.InvalidArgumentError) and any(
+            w in str(err.message) for w in ("Key:", "Feature", "Example", "parse")):
+        return TrainingError(f"--train-files / --eval-files ({names}): records do not match --max-seq-len "
+                             f"{max_seq_len} / --max-predictions-per-seq {max_predictions} "
+                             f"({str(err.message).splitlines()[0][:200]}); give the lengths the data was "
+                             f"written with (its stats.json)")
+    return None
+
+
 class JsonlLog:
     """Append-only metrics log (``train_log.jsonl``); one json object per line, flushed."""
 
@@ -167,7 +216,7 @@ class JsonlLog:
 
     def write(self, **record: Any) -> None:
         record.setdefault("time", round(time.time(), 3))
-        with self.path.open("a", encoding="utf-8") as fh:
+        with open_append(self.path) as fh:   # a symlink in its place is replaced, never followed
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 

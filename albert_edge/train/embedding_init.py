@@ -37,7 +37,7 @@ from albert_edge import checkpoint
 from albert_edge.fileio import atomic_dir
 from albert_edge.modeling import AlbertForPretraining
 from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer
-from albert_edge.train.common import load_config
+from albert_edge.train.common import check_output_dir, load_config
 # Defined in the TensorFlow-free options module (the CLI parses with it); the same objects here.
 from albert_edge.train.options import EmbeddingInitOptions, TrainingError
 
@@ -152,6 +152,8 @@ def build_embedding_init(opts: EmbeddingInitOptions) -> dict:
         raise TrainingError("--output-dir is required")
     if opts.window < 1 or opts.min_count < 1 or opts.max_tokens < 2 or opts.max_kept < 2:
         raise TrainingError("--window and --min-count must be >= 1, --max-tokens and --max-kept >= 2")
+    check_output_dir(opts.output_dir, {"--corpus": list(opts.corpus), "--vocab-file": opts.vocab_file,
+                                       "--config": opts.config}, None, replaces_folder=True)
     config = load_config(opts.config)
     tokenizer = FullTokenizer(opts.vocab_file or DEFAULT_VOCAB, opts.do_lower_case)
     if len(tokenizer.vocab) != config.vocab_size:

@@ -31,7 +31,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -43,7 +42,7 @@ from albert_edge.fileio import write_bytes_atomic, write_text_atomic
 from albert_edge.metrics import wilson_interval
 from albert_edge.model_dir import LABELS_FILE, VOCAB_FILE, ModelDir, read_lines, recorded_task
 from albert_edge.modeling import AlbertClassifier, dummy_inputs
-from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, accumulate, configure_runtime, current_lr,
+from albert_edge.train.common import (JsonlLog, StepTimer, check_finite_loss, TrainingError, accumulate, configure_runtime, current_lr,
                                       make_strategy, precision_policy, run_window, sum_over_replicas)
 # The data half is TensorFlow-free (finetune_data), the options too (options); their names are
 # re-exported here so that callers import everything fine-tuning from this one module.
@@ -276,9 +275,8 @@ class Finetuner:
                 self._maybe_keep_best({}, step)
         for item in best.iterdir():
             if item.name != "eval_results.json":
-                tmp = self.out / (item.name + ".tmp")
-                shutil.copyfile(item, tmp)
-                os.replace(tmp, self.out / item.name)
+                # an exclusive temporary, renamed over the name: a symlink there is replaced, not followed
+                write_bytes_atomic(self.out / item.name, item.read_bytes())
         best_result = {}
         if (best / "eval_results.json").is_file():
             best_result = json.loads((best / "eval_results.json").read_text(encoding="utf-8"))
@@ -310,6 +308,7 @@ class Finetuner:
             for batch in self.strategy.experimental_distribute_dataset(ds):
                 sums = self._train_step(batch)
                 step += 1
+                check_finite_loss(step, {"loss": sums["loss_sum"]})
                 timer.add(opts.batch_size)
                 accumulate(window, sums)
                 bar.update(1)

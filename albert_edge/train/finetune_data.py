@@ -18,10 +18,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from albert_edge import tasks
-from albert_edge.config import AlbertConfig
+from albert_edge.config import PRESETS, AlbertConfig
 from albert_edge.data import pair_augment
 from albert_edge.data.tasks import DataError, infer_labels, label_ids
 from albert_edge.model_dir import LABELS_FILE, VOCAB_FILE, read_lines, recorded_task
+from albert_edge.fileio import OutputOverlapError, check_outputs_apart
 from albert_edge.tokenization import DEFAULT_VOCAB, FullTokenizer
 from albert_edge.train.common import resolve_config
 from albert_edge.train.options import FinetuneOptions, TrainingError
@@ -184,6 +185,15 @@ def prepare_data(opts: FinetuneOptions) -> FinetuneData:
         raise TrainingError("--output-dir is required")
     if not opts.train_files:
         raise TrainingError("--train-files is required")
+    try:   # before anything is read or written: the output never overwrites an input
+        check_outputs_apart({"--output-dir": opts.output_dir},
+                            {"--train-files": list(opts.train_files), "--eval-file": opts.eval_file,
+                             "--vocab-file": opts.vocab_file,
+                             "--config": None if str(opts.config) in PRESETS else opts.config,
+                             "--labels": opts.labels if isinstance(opts.labels, str) else None},
+                            {"--init-checkpoint": opts.init_checkpoint})
+    except OutputOverlapError as err:
+        raise TrainingError(str(err)) from None
     if opts.batch_size < 1 or opts.epochs <= 0 or opts.max_seq_len < 4:
         raise TrainingError("--batch-size must be >= 1, --epochs > 0, --max-seq-len >= 4")
     if not 0.0 <= opts.ema_decay < 1.0:
@@ -210,7 +220,10 @@ def prepare_data(opts: FinetuneOptions) -> FinetuneData:
     if opts.max_seq_len > config.max_position_embeddings:
         raise TrainingError(f"--max-seq-len {opts.max_seq_len} exceeds the config's "
                             f"max_position_embeddings {config.max_position_embeddings}")
-    tokenizer = FullTokenizer(_vocab_for(opts), opts.do_lower_case)
+    try:
+        tokenizer = FullTokenizer(_vocab_for(opts), opts.do_lower_case)
+    except (OSError, ValueError) as err:   # missing, a folder, random bytes, not a BERT vocabulary
+        raise TrainingError(f"--vocab-file: {err}") from None
     t0 = time.time()
     try:
         train_data = encode_examples(train_examples, label_list, tokenizer, opts.max_seq_len)

@@ -14,6 +14,7 @@ import dataclasses
 from typing import Optional, Sequence
 
 from albert_edge import tasks
+from albert_edge.cli import positive_float, positive_int, thread_count
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
 # Keras mixed-precision policies by flag value. Variables stay float32 either way; bf16 needs no
@@ -55,13 +56,13 @@ def add_run_arguments(p, defaults) -> None:
     p.add_argument("--strategy", choices=STRATEGIES, default=defaults.strategy)
     p.add_argument("--devices", nargs="+", default=None, help="devices for mirrored / one_device")
     p.add_argument("--tpu", default=None, help="TPU name or grpc:// address for --strategy tpu")
-    p.add_argument("--cpu-devices", type=int, default=None,
+    p.add_argument("--cpu-devices", type=thread_count, default=None,
                    help="split the CPU into N logical devices (test the mirrored path on a CPU)")
-    p.add_argument("--intra-op-threads", type=int, default=None)
-    p.add_argument("--inter-op-threads", type=int, default=None)
-    p.add_argument("--stop-after-steps", type=int, default=None,
+    p.add_argument("--intra-op-threads", type=thread_count, default=None)
+    p.add_argument("--inter-op-threads", type=thread_count, default=None)
+    p.add_argument("--stop-after-steps", type=positive_int, default=None,
                    help="train this many steps in this run, then save and exit (resumable)")
-    p.add_argument("--max-wall-seconds", type=float, default=None,
+    p.add_argument("--max-wall-seconds", type=positive_float, default=None,
                    help="save (and write the model folder) and exit after this much wall time (resumable)")
     p.add_argument("--precision", choices=tuple(PRECISIONS), default=defaults.precision,
                    help="bf16: bfloat16 activations with float32 weights (mixed precision); measure "

@@ -29,7 +29,7 @@ import tensorflow as tf
 from albert_edge import checkpoint
 from albert_edge.data.pretraining_data import feature_spec
 from albert_edge.modeling import AlbertForPretraining, dummy_inputs
-from albert_edge.train.common import (JsonlLog, StepTimer, TrainingError, accumulate, configure_runtime, current_lr,
+from albert_edge.train.common import (JsonlLog, check_finite_loss, check_output_dir, record_error, StepTimer, TrainingError, accumulate, configure_runtime, current_lr,
                                       expand_files, make_strategy, precision_policy, prune_tf1_checkpoints,
                                       resolve_config, run_window, sum_over_replicas)
 from albert_edge.fileio import write_text_atomic
@@ -157,6 +157,8 @@ class Pretrainer:
         configure_runtime(opts.intra_op_threads, opts.inter_op_threads, opts.cpu_devices)
         self.train_files = expand_files(opts.train_files, "training")
         self.eval_files = expand_files(opts.eval_files, "eval") if opts.eval_files else None
+        check_output_dir(opts.output_dir, {"--train-files": self.train_files, "--eval-files": self.eval_files,
+                                           "--config": opts.config}, opts.init_checkpoint)
         self.config = resolve_config(opts.config, opts.init_checkpoint)
         self.out = Path(opts.output_dir)
         self.out.mkdir(parents=True, exist_ok=True)
@@ -278,6 +280,16 @@ class Pretrainer:
 
     # ------------------------------------------------------------------ loop
     def run(self) -> dict:
+        try:
+            return self._run()
+        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
+            mapped = record_error(err, self.train_files + (self.eval_files or []), self.opts.max_seq_len,
+                                  self.opts.max_predictions_per_seq)
+            if mapped is None:
+                raise
+            raise mapped from None
+
+    def _run(self) -> dict:
         opts = self.opts
         start_step = self.restore_or_init()
         if start_step >= opts.num_train_steps:
@@ -298,6 +310,7 @@ class Pretrainer:
             sums = self._train_step(iterator)
             step += 1
             timer.add(opts.batch_size)
+            check_finite_loss(step, {k: sums[k] for k in ("mlm_loss", "sop_loss", "grad_norm")})
             accumulate(window, sums)
             bar.update(1)
             if step % opts.log_every == 0 or step == last:

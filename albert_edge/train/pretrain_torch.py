@@ -39,7 +39,7 @@ import numpy as np
 from albert_edge.checkpoint import CheckpointError, hf_config_dict, read_hf_folder
 from albert_edge.config import AlbertConfig
 from albert_edge.data.pretraining_pairs import CONTINUATION_BIT, load_pretraining_pairs
-from albert_edge.fileio import atomic_dir, write_bytes_atomic
+from albert_edge.fileio import atomic_dir, open_append, write_bytes_atomic
 # Defined in the options module, which the CLI imports for its parser; the same objects here.
 from albert_edge.train.options import TorchPretrainError, TorchPretrainOptions
 
@@ -425,7 +425,7 @@ def train(options: TorchPretrainOptions, clock: Callable[[], float] = time.monot
                 if bf16 else contextlib.nullcontext)
     resume_step = step
 
-    log = open(out / LOG_FILE, "a", encoding="utf-8")
+    log = open_append(out / LOG_FILE)   # a symlink in its place is replaced, never followed
     stop_signal: list[int] = []
     previous = {s: signal.signal(s, lambda signum, _frame: stop_signal.append(signum))
                 for s in (signal.SIGTERM, signal.SIGINT)}
