@@ -1,6 +1,5 @@
 package org.albertedge.demo;
 
-import com.google.ai.edge.litert.Accelerator;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -8,7 +7,8 @@ import java.util.Locale;
 
 /**
  * The order in which the app tries to compile a model for the accelerator the user picked; the
- * first that compiles and runs is the one the screen names. Pure Java, so the JVM tests check it.
+ * first that compiles and runs is the one the screen names. Pure Java without LiteRT classes (an
+ * APK without LiteRT must get as far as SimilarityModel's message), so the JVM tests check it.
  *
  * <ul>
  *   <li>CPU: the CPU (XNNPACK kernels).
@@ -29,11 +29,11 @@ final class AcceleratorPlan {
 
   /** One try: which model file, compiled for which accelerator, and what the screen calls it. */
   static final class Step {
-    final Accelerator accelerator;
+    final Choice accelerator;
     final String modelPath;
     final String label;
 
-    Step(Accelerator accelerator, String modelPath, String label) {
+    Step(Choice accelerator, String modelPath, String label) {
       this.accelerator = accelerator;
       this.modelPath = modelPath;
       this.label = label;
@@ -74,17 +74,17 @@ final class AcceleratorPlan {
     switch (choice) {
       case NPU:
         if (aotModelPath != null) {
-          out.add(new Step(Accelerator.NPU, aotModelPath, "NPU (AOT-compiled for " + soc + ")"));
+          out.add(new Step(Choice.NPU, aotModelPath, "NPU (AOT-compiled for " + soc + ")"));
         }
-        out.add(new Step(Accelerator.NPU, modelPath, "NPU (compiled on the device)"));
+        out.add(new Step(Choice.NPU, modelPath, "NPU (compiled on the device)"));
         break;
       case GPU:
-        out.add(new Step(Accelerator.GPU, modelPath, "GPU"));
+        out.add(new Step(Choice.GPU, modelPath, "GPU"));
         break;
       case CPU:
         break;
     }
-    out.add(new Step(Accelerator.CPU, modelPath, "CPU"));
+    out.add(new Step(Choice.CPU, modelPath, "CPU"));
     return Collections.unmodifiableList(out);
   }
 }

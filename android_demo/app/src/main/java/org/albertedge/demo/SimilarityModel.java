@@ -127,7 +127,8 @@ final class SimilarityModel implements AutoCloseable {
     String output = null;
     String label = null;
     for (AcceleratorPlan.Step step : steps) {
-      if (!available.contains(step.accelerator)) {
+      Accelerator accelerator = Accelerator.valueOf(step.accelerator.name());
+      if (!available.contains(accelerator)) {
         // Never compile for an accelerator LiteRT does not have: with the NPU asked for alone,
         // LiteRT adds the CPU and would run everything there without saying so.
         notes.add(step.label + ": not available on this device (LiteRT has " + available + ")");
@@ -135,7 +136,7 @@ final class SimilarityModel implements AutoCloseable {
       }
       CompiledModel candidate = null;
       try {
-        candidate = CompiledModel.create(step.modelPath, options(step.accelerator, threads), env);
+        candidate = CompiledModel.create(step.modelPath, options(accelerator, threads), env);
         output = checkSignatures(candidate);
         createBuffers(candidate, output);
         warmUp(candidate, output);
