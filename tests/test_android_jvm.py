@@ -209,6 +209,23 @@ def test_scores_are_symmetric_and_accelerator_fallback_is_reported(mini_exports)
 
 
 @pytest.mark.slow
+def test_npu_order_with_an_aot_model_is_reported_step_by_step(mini_exports, tmp_path):
+    """--soc SM8650 with <model>.sm8650.tflite beside the model: the AOT model is tried first, then
+    on-device compilation, then the CPU; here (no NPU in LiteRT's environment) each NPU step is
+    reported as not available and the CPU runs the plain model."""
+    model = tmp_path / "albert_tiny_fp32.tflite"
+    shutil.copy(mini_exports / "albert_tiny_fp32.tflite", model)
+    shutil.copy(mini_exports / "albert_tiny_fp32.tflite", tmp_path / "albert_tiny_fp32.sm8650.tflite")
+    _, _, ran, fallbacks = parse_jvm(run_jvm(["--model", str(model), "--accelerator", "npu", "--soc", "SM8650",
+                                              "--verbose"], "花呗怎么还款\t花呗如何还钱\n".encode()))
+    if ran == ["accelerator: CPU"]:
+        assert [f.split(":")[1].strip() for f in fallbacks] == ["NPU (AOT-compiled for sm8650)",
+                                                                "NPU (compiled on the device)"], fallbacks
+    else:
+        assert ran == ["accelerator: NPU (AOT-compiled for sm8650)"], ran
+
+
+@pytest.mark.slow
 def test_bad_input_and_models_exit_2_with_a_message(mini_exports, tmp_path):
     model = mini_exports / "albert_tiny_fp32.tflite"
     corrupt = tmp_path / "corrupt.tflite"
@@ -225,6 +242,7 @@ def test_bad_input_and_models_exit_2_with_a_message(mini_exports, tmp_path):
         (["--model", str(model)], b"", "no pairs"),
         (["--model", str(model), "--threads", "0"], b"a\tb\n", "--threads"),
         (["--model", str(model), "--accelerator", "nnapi"], b"a\tb\n", "invalid choice"),
+        (["--model", str(model), "--soc", "sm 8650"], b"a\tb\n", "--soc"),
         ([], b"a\tb\n", "--model"),
     ]
     for args, stdin, message in cases:

@@ -83,7 +83,10 @@ public final class SimilarityJvmCli {
           } else if (a.equals("--accelerator")) {
             accelerator = v;
           } else if (a.equals("--soc")) {
-            soc = v;
+            soc = v.trim().toLowerCase(Locale.ROOT);
+            if (!soc.matches("[a-z0-9]+")) {
+              throw new UsageError("argument --soc: expected a SoC model such as sm8650, got '" + v + "'");
+            }
           } else {
             threads = parseThreads(v);
           }
