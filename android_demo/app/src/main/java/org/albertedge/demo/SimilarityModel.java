@@ -161,7 +161,9 @@ final class SimilarityModel implements AutoCloseable {
     }
     if (compiled == null) {
       env.close();
-      throw new ModelException("No accelerator could run " + modelName + ":\n" + String.join("\n", notes));
+      throw new ModelException("LiteRT could not load or run " + modelName + " on any accelerator "
+          + "(a truncated or corrupt .tflite fails this way on every one: re-export it and re-run "
+          + "make android-assets):\n" + String.join("\n", notes));
     }
     this.model = compiled;
     this.outputName = output;
