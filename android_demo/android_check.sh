@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make android-check`: builds a debug APK of the demo from Debian's Android tools, without Gradle,
-# and checks it. It proves resources, manifest, dex and packaging — not inference: the APK has NO
-# LiteRT runtime inside (LiteRT's AAR comes from Maven, which only the real build, Android Studio /
-# Gradle, reaches). On a phone it should start and, on Compare, say LiteRT's runtime is missing.
+# and checks it. It proves resources, manifest, dex and packaging — not inference on a phone: the
+# APK has NO LiteRT runtime inside (LiteRT's AAR comes from Maven, which only the real build,
+# Android Studio / Gradle, reaches). On a phone it should start and, on Compare, say LiteRT's
+# runtime is missing. (The inference path itself runs here on LiteRT's C API: app/similarity-jvm.)
 #
 #   android_demo/android_check.sh [EXPORT_DIR [OUT_DIR]]
 #     EXPORT_DIR  default exports/albert_tiny (`make export`); its albert_tiny_int8.tflite, .json and
@@ -12,7 +13,7 @@
 # Steps, each printed as "ok: ..." (exit 1 naming the failed step; exit 2 when a tool or the
 # export is missing):
 #   1. aapt2 compile + link res/ and the manifest against framework-res.apk (android-framework-res)
-#   2. javac core + app against android.jar (API 23) + the LiteRT stubs (the stubs stay out of the APK)
+#   2. javac core + app against android.jar (API 23) + LiteRT's API (app/src/jvm; not packaged)
 #   3. dx (dalvik-exchange) to classes.dex; dexdump must show 0 invoke-custom (no lambda survives)
 #   4. model + json + vocab in assets/, the .tflite stored uncompressed (it is memory-mapped)
 #   5. zipalign, sign with a debug key made on the fly (keytool), zipalign -c, apksigner verify
@@ -30,6 +31,7 @@ die() { echo "error: $*" >&2; exit 2; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 
+[[ -f "${JNA_JAR:-/usr/share/java/jna.jar}" ]] || die "JNA not found: android_demo/install_deps.sh (libjna-java) or set JNA_JAR"
 for tool in javac keytool aapt aapt2 zipalign apksigner dalvik-exchange dexdump zip; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found: run android_demo/install_deps.sh as root"
 done
@@ -53,7 +55,7 @@ version_code="$(gradle_value versionCode)"
 version_name="$(gradle_value versionName)"
 
 rm -rf "$out"
-mkdir -p "$out/assets" "$out/gen" "$out/classes" "$out/litert-stubs"
+mkdir -p "$out/assets" "$out/gen" "$out/classes" "$out/litert-jvm"
 apk="$out/albert_edge_demo-debug.apk"
 
 # 1. Resources and manifest. AGP takes the package from `namespace` and writes it into the merged
@@ -75,12 +77,13 @@ ok "aapt2 compile + link against $(basename "$framework_res"): resources, manife
 
 # 2. Java. --release 8: dx reads class files up to Java 8, and Android 8.0's java.* library is
 # Java 8's, so a Java 9+ API used by mistake fails here instead of on the phone.
-mapfile -t stub_sources < <(find "$here/app/src/test/compile-check-stubs" -name '*.java')
-javac -encoding UTF-8 --release 8 -nowarn -d "$out/litert-stubs" "${stub_sources[@]}" >/dev/null
+jna="${JNA_JAR:-/usr/share/java/jna.jar}"
+mapfile -t litert_sources < <(find "$here/app/src/jvm/java/com" -name '*.java')
+javac -encoding UTF-8 --release 8 -nowarn -cp "$jna" -d "$out/litert-jvm" "${litert_sources[@]}" >/dev/null
 mapfile -t sources < <(find "$here/core/src/main/java" "$here/app/src/main/java" "$out/gen" -name '*.java')
-javac -encoding UTF-8 --release 8 -Xlint:-options -cp "$android_jar:$out/litert-stubs" \
+javac -encoding UTF-8 --release 8 -Xlint:-options -cp "$android_jar:$out/litert-jvm" \
   -d "$out/classes" "${sources[@]}" || fail "javac of core + app against android.jar (API 23)"
-ok "javac --release 8 of core + app + R against android-23 android.jar (LiteRT stubs not packaged)"
+ok "javac --release 8 of core + app + R against android-23 android.jar (LiteRT's API not packaged)"
 
 # 3. Dex. Java 8 lambdas become invoke-custom + LambdaMetafactory under dx, which Android has
 # not got; Gradle's D8 would desugar them, dx cannot, so the sources have none and we check it.
@@ -92,9 +95,9 @@ invoke_custom="$(grep -c 'invoke-custom' "$out/classes.dump" || true)"
 for cls in org/albertedge/demo/MainActivity org/albertedge/demo/R\$id org/albertedge/core/FullTokenizer; do
   grep -q "Class descriptor  : 'L$cls;'" "$out/classes.dump" || fail "classes.dex lacks $cls"
 done
-! grep -q "Class descriptor  : 'Lorg/tensorflow/" "$out/classes.dump" \
-  || fail "classes.dex contains org.tensorflow classes: the LiteRT stubs must not be packaged"
-ok "dx: classes.dex with $(grep -c 'Class descriptor' "$out/classes.dump") classes, 0 invoke-custom, no LiteRT stubs"
+! grep -q "Class descriptor  : 'Lcom/google/ai/edge/litert/" "$out/classes.dump" \
+  || fail "classes.dex contains com.google.ai.edge.litert classes: the JVM implementation must not be packaged"
+ok "dx: classes.dex with $(grep -c 'Class descriptor' "$out/classes.dump") classes, 0 invoke-custom, no LiteRT classes"
 
 # 4. Package: classes.dex next to what aapt2 linked; check how every asset is stored.
 cp "$out/linked.apk" "$out/unsigned.apk"
@@ -107,7 +110,7 @@ for entry in classes.dex resources.arsc AndroidManifest.xml "assets/albert_tiny_
   [[ -n "$(stored "$entry")" ]] || fail "$entry missing from the APK"
 done
 [[ "$(stored "assets/albert_tiny_$variant.tflite")" == Stored ]] \
-  || fail "assets/albert_tiny_$variant.tflite is not stored uncompressed (the app memory-maps it)"
+  || fail "assets/albert_tiny_$variant.tflite is not stored uncompressed (the app opens it with openFd)"
 # Android 11+ refuses to install an app targeting API 30+ whose resources.arsc is compressed.
 [[ "$(stored resources.arsc)" == Stored ]] || fail "resources.arsc is compressed (targetSdk $target_sdk)"
 ok "assets/albert_tiny_$variant.tflite stored uncompressed, its .json and vocab.txt present"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make android-assets`: put the exported model(s), their sidecar metadata and the vocabulary into
-# app/src/main/assets/, where the app finds them (it lists every *.tflite there).
+# app/src/main/assets/, where the app finds them (it lists every albert_tiny_<variant>.tflite
+# there; albert_tiny_<variant>.<soc>.tflite, compiled ahead of time for one SoC, is used for the
+# NPU on that SoC and needs no .json of its own).
 #
 #   android_demo/copy_assets.sh [EXPORT_DIR] [VARIANT...]
 #     EXPORT_DIR  default: exports/albert_tiny   (written by `python -m albert_edge.export tiny`)
@@ -28,8 +30,21 @@ fi
 
 mkdir -p "$assets"
 vocab_names=()
+if [[ $# -gt 0 ]]; then  # the named variants' per-SoC models (albert_tiny_<variant>.<soc>.tflite) too
+  shopt -s nullglob
+  for v in "$@"; do models+=("$export_dir/albert_tiny_$v".*.tflite); done
+  shopt -u nullglob
+fi
 for m in "${models[@]}"; do
   [[ -f "$m" ]] || die "$m not found (variants present: $(find "$export_dir" -maxdepth 1 -name 'albert_tiny_*.tflite' -printf '%f '))"
+  stem="$(basename "$m" .tflite)"
+  if [[ "$stem" == *.* ]]; then
+    # compiled ahead of time for one SoC (the NPU path): it shares the plain model's metadata
+    [[ -f "$export_dir/${stem%%.*}.json" ]] || die "$m: ${stem%%.*}.json not found beside it (the per-SoC model uses the plain model's metadata)"
+    cp "$m" "$assets/"
+    echo "copied $(basename "$m") ($(du -h "$m" | cut -f1)), for the NPU of that SoC"
+    continue
+  fi
   json="${m%.tflite}.json"
   [[ -f "$json" ]] || die "$json not found: the app needs the sidecar metadata next to each model"
   cp "$m" "$json" "$assets/"

@@ -6,6 +6,8 @@
 #
 # From bookworm (this machine's release):
 #   default-jdk-headless junit4   javac, java, keytool; JUnit 4 + hamcrest
+#   libjna-java                   JNA: the JVM tests call LiteRT's C API (libLiteRt.so of the
+#                                 ai-edge-litert wheel) through it, see app/src/jvm/
 #   aapt zipalign apksigner       aapt/aapt2, zipalign, apksigner (Android 10 build tools)
 #   dexdump zip                   count invoke-custom in classes.dex; add it to the APK
 #   android-framework-res         framework-res.apk, what aapt2 links the app's resources against
@@ -34,6 +36,7 @@ need_bullseye_cmd() {  # the same for a package only bullseye has
 need_cmd javac default-jdk-headless
 need_cmd keytool default-jdk-headless
 [[ -f /usr/share/java/junit4.jar ]] || missing_bookworm+=(junit4)
+[[ -f /usr/share/java/jna.jar ]] || missing_bookworm+=(libjna-java)
 need_cmd aapt aapt
 need_cmd aapt2 aapt
 need_cmd zipalign zipalign
@@ -99,6 +102,6 @@ apt-get install -y -qq --no-install-recommends "${missing_bookworm[@]}" "${missi
 for c in javac keytool aapt aapt2 zipalign apksigner shellcheck dexdump zip dalvik-exchange; do
   command -v "$c" >/dev/null 2>&1 || { echo "error: $c still missing after apt-get install" >&2; exit 2; }
 done
-for f in "$ANDROID_JAR" "$FRAMEWORK_RES" /usr/share/java/junit4.jar; do
+for f in "$ANDROID_JAR" "$FRAMEWORK_RES" /usr/share/java/junit4.jar /usr/share/java/jna.jar; do
   [[ -f "$f" ]] || { echo "error: $f still missing after apt-get install" >&2; exit 2; }
 done

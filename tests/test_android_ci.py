@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / ".github" / "workflows" / "device-farm.yml"
 SCRIPTS = [".ci/run", "android_demo/android_check.sh", "android_demo/copy_assets.sh",
            "android_demo/install_deps.sh", "android_demo/run_java_tests.sh", "android_demo/core/tokenize",
+           "android_demo/make_aipack.sh", "android_demo/app/similarity-jvm",
            "benchmark/adb_benchmark.sh", "benchmark/farm_aws.sh", "convert/convert.sh", "freeze/freeze.sh"]
 # What actionlint excludes when it runs shellcheck on run: steps (rhysd/actionlint, rule_shellcheck.go).
 ACTIONLINT_SHELLCHECK_EXCLUDES = "SC1091,SC2194,SC2050,SC2154,SC2157"

@@ -138,6 +138,10 @@ COVERED_ELSEWHERE: Dict[str, str] = {
         "tests/test_benchmark_arm.py::test_export_verify_arm_records_rows_in_report",
     "make android-assets": "tests/test_android_apk.py (android_check.sh copies the assets)",
     "make android-check": "tests/test_android_apk.py::test_android_check_builds_a_signed_aligned_apk",
+    "make android-aipack": "needs `make export`; the same script on a mini export: "
+                           "tests/test_android_jvm.py::test_aipack_layout_follows_the_documented_format",
+    "python -m albert_edge.similarity --model M --pairs FILE": "the synopsis of the comparison with the app's "
+        "path (M, FILE placeholders): tests/test_android_jvm.py runs it (python_cli) next to similarity-jvm",
     "python -m albert_edge.benchmark peers --runs 60 --threads 1 --json benchmark/peers_results.json":
         "minutes of timing; the same CLI on a mini model: tests/test_peers.py::test_peers_runs_end_to_end_on_a_mini_model",
     "make actionlint-deps": "tests/test_android_ci.py::test_actionlint_reports_a_bad_workflow (make test installs it)",

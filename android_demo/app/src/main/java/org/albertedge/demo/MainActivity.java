@@ -1,6 +1,7 @@
 package org.albertedge.demo;
 
 import android.app.Activity;
+import android.os.Build;
 import android.os.Bundle;
 import android.view.View;
 import android.widget.AdapterView;
@@ -11,9 +12,9 @@ import android.widget.ProgressBar;
 import android.widget.Spinner;
 import android.widget.TextView;
 import java.io.IOException;
-import java.nio.MappedByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,8 +22,10 @@ import org.albertedge.core.ModelMetadata;
 import org.albertedge.core.Tokenization;
 
 /**
- * Two sentences in, "do they mean the same?" out, with the on-device latency. Model loading and
- * inference run on one background thread; the UI thread only reads fields and shows results.
+ * Two sentences in, "do they mean the same?" out, with the on-device latency and the accelerator
+ * that ran it (CPU, GPU or NPU through LiteRT's CompiledModel API; a fallback is always shown).
+ * Model loading and inference run on one background thread; the UI thread only reads fields and
+ * shows results.
  *
  * <p>Written against API 23 (what {@code make test} compiles it with): {@code findViewById} is cast
  * (its generic form is API 26), and callbacks are anonymous classes rather than lambdas, so the
@@ -49,7 +52,7 @@ public class MainActivity extends Activity {
 
   private Spinner modelSpinner;
   private Spinner threadsSpinner;
-  private Spinner delegateSpinner;
+  private Spinner acceleratorSpinner;
   private EditText sentenceA;
   private EditText sentenceB;
   private Button compareButton;
@@ -66,7 +69,7 @@ public class MainActivity extends Activity {
     setContentView(R.layout.activity_main);
     modelSpinner = (Spinner) findViewById(R.id.model_spinner);
     threadsSpinner = (Spinner) findViewById(R.id.threads_spinner);
-    delegateSpinner = (Spinner) findViewById(R.id.delegate_spinner);
+    acceleratorSpinner = (Spinner) findViewById(R.id.accelerator_spinner);
     sentenceA = (EditText) findViewById(R.id.sentence_a);
     sentenceB = (EditText) findViewById(R.id.sentence_b);
     compareButton = (Button) findViewById(R.id.compare_button);
@@ -96,12 +99,12 @@ public class MainActivity extends Activity {
     threadsSpinner.setAdapter(adapter(threads));
     threadsSpinner.setSelection(1);
 
-    List<String> delegates = new ArrayList<>();
-    for (SimilarityModel.Delegate d : SimilarityModel.Delegate.values()) {
-      delegates.add(d.name());
+    List<String> accelerators = new ArrayList<>();
+    for (AcceleratorPlan.Choice c : AcceleratorPlan.Choice.values()) {
+      accelerators.add(c.name());
     }
-    delegateSpinner.setAdapter(adapter(delegates));
-    delegateSpinner.setSelection(SimilarityModel.Delegate.XNNPACK.ordinal());
+    acceleratorSpinner.setAdapter(adapter(accelerators));
+    acceleratorSpinner.setSelection(AcceleratorPlan.Choice.CPU.ordinal());
 
     List<String> examples = new ArrayList<>();
     for (String[] pair : EXAMPLES) {
@@ -139,8 +142,8 @@ public class MainActivity extends Activity {
     }
     final String modelName = (String) modelSpinner.getSelectedItem();
     final int threads = THREADS[threadsSpinner.getSelectedItemPosition()];
-    final SimilarityModel.Delegate delegate =
-        SimilarityModel.Delegate.values()[delegateSpinner.getSelectedItemPosition()];
+    final AcceleratorPlan.Choice accelerator =
+        AcceleratorPlan.Choice.values()[acceleratorSpinner.getSelectedItemPosition()];
     if (modelName == null) {
       showError(getString(R.string.no_model));
       return;
@@ -152,7 +155,7 @@ public class MainActivity extends Activity {
       @Override
       public void run() {
         try {
-          final SimilarityModel m = ensureModel(modelName, threads, delegate);
+          final SimilarityModel m = ensureModel(modelName, threads, accelerator);
           final SimilarityModel.Result r = m.compare(a, b, RUNS);
           runOnUiThread(new Runnable() {
             @Override
@@ -162,8 +165,10 @@ public class MainActivity extends Activity {
           });
         } catch (ModelException e) {
           showErrorOnUiThread(e.getMessage());
-        } catch (RuntimeException e) {
-          showErrorOnUiThread("Inference failed: " + e);
+        } catch (Exception e) {
+          // LiteRtException from a run (caught as Exception: an APK without LiteRT has no such
+          // class, and a handler naming it must not be what fails) or a RuntimeException
+          showErrorOnUiThread("Inference failed: " + e.getMessage());
         } catch (LinkageError e) {
           // Model load already turns these into a ModelException; this is the last line of
           // defence for native code failing later (an Error would otherwise kill the worker).
@@ -182,10 +187,27 @@ public class MainActivity extends Activity {
     });
   }
 
-  /** Worker thread: (re)loads the model when the model, thread count or delegate changed. */
+  /**
+   * This phone's SoC as the export names per-SoC models ("sm8650"): Build.SOC_MODEL, API 31+
+   * (read by reflection: the app compiles against API 23), null before that or when unknown.
+   */
+  static String socModel() {
+    if (Build.VERSION.SDK_INT < 31) {
+      return null;
+    }
+    try {
+      Object soc = Build.class.getField("SOC_MODEL").get(null);
+      String s = soc == null ? "" : soc.toString().trim();
+      return s.isEmpty() || s.equalsIgnoreCase("unknown") ? null : s.toLowerCase(Locale.ROOT);
+    } catch (ReflectiveOperationException e) {
+      return null;
+    }
+  }
+
+  /** Worker thread: (re)loads the model when the model, thread count or accelerator changed. */
   private SimilarityModel ensureModel(final String name, final int threads,
-      final SimilarityModel.Delegate delegate) throws ModelException {
-    String key = name + "|" + threads + "|" + delegate;
+      final AcceleratorPlan.Choice accelerator) throws ModelException {
+    String key = name + "|" + threads + "|" + accelerator;
     if (model != null && key.equals(modelKey)) {
       return model;
     }
@@ -197,13 +219,17 @@ public class MainActivity extends Activity {
     runOnUiThread(new Runnable() {
       @Override
       public void run() {
-        labelText.setText(getString(R.string.loading_model, name, delegate.name(), threads));
+        labelText.setText(getString(R.string.loading_model, name, accelerator.name(), threads));
       }
     });
     ModelMetadata metadata = AssetModels.readMetadata(getAssets(), name);
     Map<String, Integer> vocab = AssetModels.readVocab(getAssets(), metadata);
-    MappedByteBuffer buffer = AssetModels.mapModel(getAssets(), name);
-    model = new SimilarityModel(buffer, metadata, vocab, name, threads, delegate);
+    String soc = socModel();
+    String path = AssetModels.modelFile(this, name);
+    String aot = accelerator == AcceleratorPlan.Choice.NPU && soc != null
+        ? AssetModels.aotModelFile(this, name, soc) : null;
+    model = new SimilarityModel(AcceleratorPlan.steps(accelerator, path, aot, soc), metadata, vocab,
+        name, threads, SimilarityModel.DEFAULT_ENVIRONMENT);
     modelKey = key;
     return model;
   }
@@ -216,9 +242,18 @@ public class MainActivity extends Activity {
     probabilityText.setText(getString(R.string.probability, 100f * r.probabilitySame));
     probabilityBar.setProgress(Math.round(1000f * r.probabilitySame));
     detailsText.setText(getString(R.string.details, r.medianMs, r.runs, r.minMs, r.tokenizeMs,
-        r.signature, r.numTokens, r.seqLen, m.description, threads, m.loadMs));
+        r.signature, r.numTokens, r.seqLen, m.description, threads, m.loadMs)
+        + (r.bothOrders ? "\n" + getString(R.string.both_orders) : "")
+        + "\n" + getString(R.string.ran_on, m.ran));
+    StringBuilder note = new StringBuilder();
+    for (String fallback : m.fallbacks) {
+      note.append(getString(R.string.fallback_note, fallback)).append('\n');
+    }
     if (r.truncated) {
-      noteText.setText(getString(R.string.truncated_note, r.neededLength, r.seqLen));
+      note.append(getString(R.string.truncated_note, r.neededLength, r.seqLen));
+    }
+    if (note.length() > 0) {
+      noteText.setText(note.toString().trim());
       noteText.setVisibility(View.VISIBLE);
     } else {
       noteText.setVisibility(View.GONE);

@@ -32,6 +32,8 @@ public final class ModelMetadata {
   public final String vocabFile;
   public final List<String> inputOrder;
   public final String signaturePrefix;
+  /** The exporter's task ("pairs", "single", ...), or null for a model exported without one. */
+  public final String task;
   public final Map<String, Object> raw;
 
   private ModelMetadata(Map<String, Object> raw) {
@@ -53,6 +55,16 @@ public final class ModelMetadata {
       throw invalid("input_order", "must name exactly " + INPUT_NAMES + ", got " + inputOrder);
     }
     this.signaturePrefix = string(raw, "signature_prefix", "L");
+    this.task = raw.containsKey("task") ? string(raw, "task", null) : null;
+  }
+
+  /**
+   * Whether a pair is scored in both orders, (a, b) and (b, a), and the two probability vectors
+   * averaged: what albert_edge's runtime does for a model of task "pairs" (similarity is
+   * symmetric; a model trained on pairs in one order is not exactly so).
+   */
+  public boolean scoresBothOrders() {
+    return "pairs".equals(task);
   }
 
   public static ModelMetadata parse(String json) {

@@ -23,14 +23,16 @@ import java.util.stream.Stream;
 import org.junit.Test;
 
 /**
- * The LiteRT stubs the app is compiled against here must not drift from LiteRT itself: every
- * public class, supertype, constructor, method and enum constant they declare must appear, with
- * the same signature, in app/src/test/litert_java_api.txt (written from LiteRT's published API).
+ * The JVM implementation of LiteRT's API that the app is compiled and tested against here
+ * (app/src/jvm/java/com/google/ai/edge/litert/, over libLiteRt.so's C API) must not drift from
+ * LiteRT itself: every public class, supertype, constructor, method and enum constant it declares
+ * must appear, with the same signature and throws clause, in app/src/test/litert_kotlin_api.txt
+ * (written from LiteRT 2.1's Kotlin sources). Package-private helpers (the C bindings) are not API.
  *
- * <p>Run by run_java_tests.sh with -Dalbertedge.litert.stubs=DIR (the compiled stubs) and
+ * <p>Run by run_java_tests.sh with -Dalbertedge.litert.jvm=DIR (the compiled implementation) and
  * -Dalbertedge.repo=CHECKOUT.
  */
-public class LiteRtStubApiTest {
+public class LiteRtApiTest {
 
   /** One class of the expected API. */
   static final class ApiClass {
@@ -102,7 +104,7 @@ public class LiteRtStubApiTest {
     return types.length == 0 ? "" : " throws " + params(types);
   }
 
-  /** The public members {@code c} itself declares, rendered as in litert_java_api.txt. */
+  /** The public members {@code c} itself declares, rendered as in litert_kotlin_api.txt. */
   static List<String> declaredMembers(Class<?> c) {
     List<String> out = new ArrayList<>();
     for (Constructor<?> k : c.getDeclaredConstructors()) {
@@ -131,7 +133,7 @@ public class LiteRtStubApiTest {
     String name = c.getName();
     List<String> out = new ArrayList<>();
     if (expected == null) {
-      out.add(name + ": not in litert_java_api.txt (is it really LiteRT API? then add it there)");
+      out.add(name + ": not in litert_kotlin_api.txt (is it really LiteRT API? then add it there)");
       return out;
     }
     if (!kind(c).equals(expected.kind)) {
@@ -163,13 +165,13 @@ public class LiteRtStubApiTest {
 
   static Path apiFile() {
     return Paths.get(System.getProperty("albertedge.repo", "."))
-        .resolve("android_demo/app/src/test/litert_java_api.txt");
+        .resolve("android_demo/app/src/test/litert_kotlin_api.txt");
   }
 
-  /** Binary names of the compiled stub classes under -Dalbertedge.litert.stubs. */
+  /** Binary names of the compiled LiteRT classes under -Dalbertedge.litert.jvm. */
   static List<String> stubClassNames() throws IOException {
-    String dir = System.getProperty("albertedge.litert.stubs");
-    assertTrue("run with -Dalbertedge.litert.stubs=<compiled stub classes>", dir != null);
+    String dir = System.getProperty("albertedge.litert.jvm");
+    assertTrue("run with -Dalbertedge.litert.jvm=<compiled JVM implementation of LiteRT's API>", dir != null);
     Path root = Paths.get(dir);
     try (Stream<Path> files = Files.walk(root)) {
       return files.filter(p -> p.toString().endsWith(".class"))
@@ -180,45 +182,57 @@ public class LiteRtStubApiTest {
   }
 
   @Test
-  public void everyStubMemberIsPublishedLiteRtApi() throws Exception {
+  public void everyMemberIsPublishedLiteRtApi() throws Exception {
     Map<String, ApiClass> api = readApi(apiFile());
     List<String> names = stubClassNames();
     List<String> all = new ArrayList<>();
-    int checked = 0;
+    List<String> checked = new ArrayList<>();
     for (String n : names) {
-      Class<?> c = Class.forName(n);
+      // initialize=false: the C bindings' static initializer loads libLiteRt.so
+      Class<?> c = Class.forName(n, false, LiteRtApiTest.class.getClassLoader());
       if (c.isAnonymousClass() || c.isSynthetic() || !Modifier.isPublic(c.getModifiers())) {
+        assertTrue(n + " is not public, so it must not be in the API file either", !api.containsKey(n));
         continue;
       }
       all.addAll(problems(c, api.get(n)));
-      checked++;
+      checked.add(n);
     }
-    assertEquals("stub classes checked", names.size(), checked);
-    assertTrue("the stubs declare Interpreter and Interpreter.Options",
-        names.contains("org.tensorflow.lite.Interpreter")
-            && names.contains("org.tensorflow.lite.Interpreter$Options"));
-    assertEquals("LiteRT stubs differ from litert_java_api.txt:\n  " + String.join("\n  ", all),
-        0, all.size());
+    for (String n : new String[] {"com.google.ai.edge.litert.CompiledModel",
+        "com.google.ai.edge.litert.CompiledModel$Options", "com.google.ai.edge.litert.TensorBuffer",
+        "com.google.ai.edge.litert.Environment", "com.google.ai.edge.litert.Accelerator",
+        "com.google.ai.edge.litert.LiteRtException"}) {
+      assertTrue("the JVM implementation declares " + n, checked.contains(n));
+    }
+    assertEquals("LiteRT's JVM implementation differs from litert_kotlin_api.txt:\n  "
+        + String.join("\n  ", all), 0, all.size());
   }
 
-  /** The check bites: a stub that returns the wrong type or adds a member is reported. */
-  public static final class WrongOptions {
-    public WrongOptions addDelegate(Object delegate) {
+  /** The check bites: a wrong parameter or return type, a missing throws, a wrong supertype. */
+  public static class WrongOptions implements java.io.Closeable {
+    public WrongOptions setCpuOptions(Object cpuOptions) {
       return this;
     }
 
-    public WrongOptions setNumThreads(int numThreads) {
-      return this;
+    public Object getCpuOptions() {
+      return null;
     }
+
+    public void writeInt(int[] data) {}
+
+    @Override
+    public void close() {}
   }
 
   @Test
   public void aWrongSignatureIsReported() throws Exception {
-    ApiClass options = readApi(apiFile()).get("org.tensorflow.lite.Interpreter$Options");
-    List<String> found = problems(WrongOptions.class, options);
-    String text = String.join("\n", found);
-    assertTrue(text, text.contains("addDelegate(java.lang.Object)"));
-    assertTrue(text, text.contains("setNumThreads(int)"));
-    assertTrue(text, text.contains("stub is final"));  // WrongOptions is final, Options is not
+    ApiClass options = readApi(apiFile()).get("com.google.ai.edge.litert.CompiledModel$Options");
+    String text = String.join("\n", problems(WrongOptions.class, options));
+    assertTrue(text, text.contains("setCpuOptions(java.lang.Object)"));
+    assertTrue(text, text.contains("java.lang.Object getCpuOptions()"));
+    assertTrue(text, text.contains("stub is not final"));  // WrongOptions is not final, Options is
+    assertTrue(text, text.contains("java.io.Closeable"));
+    ApiClass buffer = readApi(apiFile()).get("com.google.ai.edge.litert.TensorBuffer");
+    text = String.join("\n", problems(WrongOptions.class, buffer));
+    assertTrue(text, text.contains("'void writeInt(int[])'"));  // no throws LiteRtException
   }
 }

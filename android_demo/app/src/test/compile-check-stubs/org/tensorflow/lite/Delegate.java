@@ -1,5 +1,0 @@
-// COMPILE-CHECK STUB, NOT LiteRT. Lets run_java_tests.sh compile the app against the real Debian
-// android.jar (API 23) where the LiteRT AAR cannot be fetched; declares only the members the app
-// uses, each checked against litert_java_api.txt by LiteRtStubApiTest. Never packaged, not in Gradle.
-package org.tensorflow.lite;
-public interface Delegate { long getNativeHandle(); }
