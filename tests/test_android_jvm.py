@@ -27,12 +27,6 @@ AIPACK = REPO / "android_demo" / "make_aipack.sh"
 SAMPLES = REPO / "albert_edge" / "resources" / "samples"
 JNA = Path(os.environ.get("JNA_JAR", "/usr/share/java/jna.jar"))
 
-# The lead is moving pair scoring in albert_edge's runtime to "score (a, b) and (b, a), average the
-# two probability vectors" for task "pairs" models, which the app already does. Until that lands,
-# Python's expected scores come from `both_orders_reference` (the library, both orders, averaged);
-# once it has, set this to True (or ALBERT_EDGE_PY_BOTH_ORDERS=1) and the test compares with the
-# unchanged CLI `python -m albert_edge.similarity --pairs` output directly.
-PYTHON_SCORES_BOTH_ORDERS = os.environ.get("ALBERT_EDGE_PY_BOTH_ORDERS", "0") == "1"
 TOLERANCE = 1e-5  # |dp|, fp32 and int8 alike: the same runtime kernels run on both sides
 
 pytestmark = [
@@ -90,18 +84,15 @@ def write_pairs(path: Path, pairs: Sequence[Tuple[str, str]]) -> Path:
     return path
 
 
-def both_orders_reference(model: Path, pairs: Sequence[Tuple[str, str]]):
-    """What Python's runtime gives once it scores both orders: mean of P(a, b) and P(b, a), each at
-    its own smallest fitting length; plus the signature length of each order."""
-    from albert_edge.runtime import TFLiteModel
+def python_signatures(model: Path, pairs: Sequence[Tuple[str, str]]):
+    """The signature length Python's runtime picks for each order of each pair, its lengths, and the
+    one-order probability of "same" for (a, b) (what the network gives before the mean of orders)."""
+    from albert_edge.runtime import TFLiteModel, softmax
     m = TFLiteModel(model)
-    same = m.labels.index("1") if "1" in m.labels else m.labels.index("same")
-    probs, lengths = [], []
-    for a, b in pairs:
-        p = (m.predict_pairs([(a, b)])[0] + m.predict_pairs([(b, a)])[0]) / 2
-        probs.append(round(float(p[same]), 6))
-        lengths.append((m.encode(a, b)[1], m.encode(b, a)[1]))
-    return np.array(probs), lengths, m.seq_lens
+    same = m.labels.index("1")
+    lengths = [(m.encode(a, b)[1], m.encode(b, a)[1]) for a, b in pairs]
+    one_order = np.array([softmax(m.one_order_logits(a, b))[same] for a, b in pairs])
+    return lengths, m.seq_lens, one_order
 
 
 def python_cli(model: Path, pairs_file: Path) -> np.ndarray:
@@ -145,9 +136,8 @@ def pairs_file(tmp_path_factory):
 
 
 def check_parity(model: Path, pairs, pairs_file: Path, min_pairs: int = 2000):
-    expected, lengths, seq_lens = both_orders_reference(model, pairs)
-    if PYTHON_SCORES_BOTH_ORDERS:
-        expected = python_cli(model, pairs_file)
+    expected = python_cli(model, pairs_file)
+    lengths, seq_lens, one_order = python_signatures(model, pairs)
     proc = run_jvm(["--model", str(model), "--verbose"], pairs_file.read_bytes())
     got, sigs, ran, _ = parse_jvm(proc)
     assert ran == ["accelerator: CPU"]
@@ -163,7 +153,7 @@ def check_parity(model: Path, pairs, pairs_file: Path, min_pairs: int = 2000):
     worst = int(np.argmax(delta))
     assert delta.max() <= TOLERANCE, (f"max |dp| {delta.max():.2e} at pair {worst} {pairs[worst]}: "
                                       f"jvm {got[worst]} python {expected[worst]}")
-    return got, expected
+    return got, one_order
 
 
 @pytest.mark.slow
@@ -171,11 +161,9 @@ def check_parity(model: Path, pairs, pairs_file: Path, min_pairs: int = 2000):
 def test_jvm_path_equals_python_on_real_pairs(mini_exports, pairs_file, variant):
     pairs, path = pairs_file
     model = mini_exports / f"albert_tiny_{variant}.tflite"
-    got, _ = check_parity(model, pairs, path)
-    # the averaging is real: Python's one-order CLI score differs from the both-orders one somewhere
-    if not PYTHON_SCORES_BOTH_ORDERS:
-        one_order = python_cli(model, path)
-        assert np.abs(one_order - got).max() > 1e-4
+    got, one_order = check_parity(model, pairs, path)
+    # the mean of orders is real: the network's one-order score differs from it somewhere
+    assert np.abs(one_order - got).max() > 1e-4
 
 
 @pytest.mark.slow
