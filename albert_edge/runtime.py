@@ -183,14 +183,48 @@ class TFLiteModel:
         return self.tokenizer.encode(text_a, text_b, max_seq_len=seq_len), seq_len
 
     def logits(self, text_a: str, text_b: Optional[str] = None, seq_len: Optional[int] = None) -> np.ndarray:
+        """Class scores whose softmax is the model's probabilities (`logits_of`: outputs read by name)."""
         enc, L = self.encode(text_a, text_b, seq_len)
-        outputs = self.run(enc, L)
-        key = "logits" if "logits" in outputs else sorted(outputs)[0]
-        return np.asarray(outputs[key], dtype=np.float32)[0]
+        return logits_of(self.run(enc, L), self.path)
 
     def predict_pairs(self, pairs: Sequence[Tuple[str, Optional[str]]], seq_len: Optional[int] = None) -> np.ndarray:
-        """Class probabilities [N, num_labels] for (text_a, text_b) pairs."""
-        return np.stack([softmax(self.logits(a, b, seq_len)) for a, b in pairs]) if pairs else np.zeros((0, 0))
+        """Class probabilities [N, num_labels] for (text_a, text_b) pairs (`probabilities_of`)."""
+        if not pairs:
+            return np.zeros((0, 0))
+        return np.stack([probabilities_of(self.run(*self.encode(a, b, seq_len)), self.path) for a, b in pairs])
+
+
+def _output(outputs: Dict[str, np.ndarray], name: str) -> Optional[np.ndarray]:
+    """The output called `name`: a signature's own name, or a lone graph's tensor name ending in it."""
+    if name in outputs:
+        return outputs[name]
+    found = [v for k, v in outputs.items() if k.split(":")[0].endswith(name)]
+    return found[0] if len(found) == 1 else None
+
+
+def logits_of(outputs: Dict[str, np.ndarray], path: str | os.PathLike = "the model") -> np.ndarray:
+    """[num_labels] scores of one run, read by name, never by position: `logits` as they are; for a model
+    that serves only `probabilities`, their log (softmax(log p) = p, so every consumer that applies
+    softmax to logits gets the model's probabilities, not a softmax of them); a lone unnamed output
+    is taken as logits (models exported before outputs were named)."""
+    logits = _output(outputs, "logits")
+    if logits is not None:
+        return np.asarray(logits, dtype=np.float32)[0]
+    probabilities = _output(outputs, "probabilities")
+    if probabilities is not None:
+        p = np.asarray(probabilities, dtype=np.float32)[0]
+        return np.log(np.maximum(p, np.finfo(np.float32).tiny))
+    if len(outputs) == 1:
+        return np.asarray(next(iter(outputs.values())), dtype=np.float32)[0]
+    raise ModelError(f"{path}: no 'logits' or 'probabilities' output (it has {sorted(outputs)})")
+
+
+def probabilities_of(outputs: Dict[str, np.ndarray], path: str | os.PathLike = "the model") -> np.ndarray:
+    """[num_labels] probabilities of one run: the model's `probabilities` output as it is, else softmax(logits)."""
+    probabilities = _output(outputs, "probabilities")
+    if probabilities is not None:
+        return np.asarray(probabilities, dtype=np.float32)[0]
+    return softmax(logits_of(outputs, path))
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
