@@ -9,8 +9,9 @@ document, so every consumer finds it its own way:
 
 1. an entry named `albert_edge` in the flatbuffer's `metadata` list (TFLite's own slot for
    producer data; `Interpreter`s ignore it, flatbuffer readers find it by name);
-2. `albert_edge.json` in a zip of *associated files* appended to the model — the layout TFLite
-   Support's MetadataPopulator uses — next to `vocab.txt` and `labels.txt`, so the Android app
+2. `albert_edge.json` in a zip of *associated files* (stored, uncompressed) appended to the model —
+   the layout TFLite Support's MetadataPopulator uses, where standard readers find the files the
+   standard metadata names — next to `vocab.txt` and `labels.txt`, so the Android app
    needs only the model file (`java.util.zip.ZipFile` opens it; the interpreter ignores the tail);
 3. a sidecar `<model>.json` for humans and scripts.
 
@@ -189,11 +190,13 @@ def embed(model_bytes: bytes, meta: dict, vocab: bytes, labels: Sequence[str], l
     with_meta = _add_flatbuffer_metadata(model, {tm.METADATA_BUFFER_NAME: standard, METADATA_NAME: payload})
     out = io.BytesIO(with_meta)
     out.seek(0, io.SEEK_END)
-    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+    # Stored, not deflated: MediaPipe's and the Task Library's metadata extractors read associated
+    # files in place and reject a compressed entry ("Expected uncompressed zip archive").
+    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as archive:
         for name, data in ((METADATA_JSON, payload), ("vocab.txt", vocab),
                            ("labels.txt", ("\n".join(labels) + "\n").encode("utf-8"))):
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return out.getvalue()

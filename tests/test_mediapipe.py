@@ -1,0 +1,209 @@
+"""Standard readers on the kit's exports: MediaPipe's MetadataDisplayer and TextClassifier.
+
+A mini single-sentence model is fine-tuned on the ChnSentiCorp sample (tests/test_export_tasks.py's
+recipe) and exported in every registered variant with --mediapipe. Every file — the multi-length
+models and the single-length `.mediapipe.tflite` ones — is read back with MediaPipe's own metadata
+reader, and MediaPipe's TextClassifier classifies all 520 ChnSentiCorp sample sentences with the
+scores the kit's runtime gives on the same file.
+
+MediaPipe runs in its own interpreter (tests/mediapipe_env.py: it cannot share the kit's absl-py).
+"""
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mediapipe_env
+from test_export_tasks import CASES, finetune_case
+
+pytestmark = pytest.mark.slow
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+LICENCE = "ChnSentiCorp sample: research use only (test model)"
+SEQ_LENS = (32, 64)
+
+
+@pytest.fixture(scope="module")
+def single_export(tmp_path_factory):
+    from albert_edge.export import variants as vr
+    from albert_edge.export.pipeline import ExportOptions, export
+    work = tmp_path_factory.mktemp("mediapipe")
+    model = finetune_case("single", work / "model")
+    (model / "licence.txt").write_text(LICENCE + "\n", encoding="utf-8")
+    train, dev, labels = CASES["single"]
+    result = export(ExportOptions(preset="tiny", checkpoint=str(model), out=str(work / "export"),
+                                  variants=vr.names(), seq_lens=SEQ_LENS, calibration=str(train), eval=str(dev),
+                                  qat_steps=5, threads=(1,), latency_runs=2, max_accuracy_drop=100.0,
+                                  progress=False, mediapipe=True))
+    assert result.failures == []
+    return result.out_dir, labels
+
+
+def _sentences():
+    train, dev, _ = CASES["single"]
+    texts = []
+    for path in (dev, train):
+        texts += [line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return texts
+
+
+def _files(out: Path):
+    return sorted(out.glob("*.tflite"))
+
+
+def test_every_variant_and_length_is_written(single_export):
+    from albert_edge.export import variants as vr
+    out, _ = single_export
+    names = {p.name for p in _files(out)}
+    for v in vr.names():
+        assert f"albert_tiny_{v}.tflite" in names
+        for L in SEQ_LENS:
+            assert f"albert_tiny_{v}_L{L}.mediapipe.tflite" in names
+
+
+def test_a_metadata_reader_shows_standard_metadata_in_every_file(single_export):
+    """MediaPipe's MetadataDisplayer on every file: each field as written, the files it names packed."""
+    from albert_edge.export import metadata, tflite_metadata
+    from albert_edge.runtime import read_metadata
+    out, labels = single_export
+    files = _files(out)
+    shown = mediapipe_env.run("metadata", *map(str, files))
+    vocab = (out / "vocab.txt").read_bytes()
+    for path in files:
+        data = path.read_bytes()
+        model = metadata.read_model(data)
+        kit = read_metadata(path)                    # the kit's own dialect stays, beside the standard one
+        seen = shown[str(path)]["json"]
+        assert seen == tflite_metadata.with_parser_version(metadata.standard_metadata(model, kit, LICENCE)), path
+        # every field, stated independently of the writer:
+        assert seen["name"] == f"albert_tiny single ({kit['variant']})"
+        assert "task single" in seen["description"] and "negative, positive" in seen["description"]
+        assert seen["version"].startswith(kit["variant"])
+        assert seen["author"] == "albert_edge" and seen["license"] == LICENCE
+        assert seen["min_parser_version"] == "1.1.0"   # BertTokenizerOptions / input_process_units
+        subgraphs = seen["subgraph_metadata"]
+        assert [s["name"] for s in subgraphs] == [f"L{L}" for L in kit["seq_lens"]] == \
+            [f"L{L}" for L in (SEQ_LENS if not path.name.endswith(".mediapipe.tflite") else kit["seq_lens"])]
+        assert len(subgraphs) == len(model.subgraphs)
+        for sub, graph in zip(subgraphs, model.subgraphs):
+            tensor = [graph.tensors[i].name.decode() for i in graph.inputs]
+            standard = {"input_ids": "ids", "input_mask": "mask", "segment_ids": "segment_ids"}
+            assert [t["name"] for t in sub["input_tensor_metadata"]] == \
+                [next(v for k, v in standard.items() if n.split(":")[0].endswith(k)) for n in tensor]
+            assert all(t["content"]["content_properties_type"] == "FeatureProperties" and t["description"]
+                       for t in sub["input_tensor_metadata"] + sub["output_tensor_metadata"])
+            (unit,) = sub["input_process_units"]
+            assert unit["options_type"] == "BertTokenizerOptions"
+            assert [(f["name"], f["type"]) for f in unit["options"]["vocab_file"]] == [("vocab.txt", "VOCABULARY")]
+            outputs = {t["name"]: t for t in sub["output_tensor_metadata"]}
+            assert set(outputs) == {"probabilities", "logits"}
+            for t in outputs.values():
+                assert [(f["name"], f["type"]) for f in t["associated_files"]] == [("labels.txt", "TENSOR_AXIS_LABELS")]
+            assert outputs["probabilities"]["stats"] == {"max": [1.0], "min": [0.0]}
+            if path.name.endswith(".mediapipe.tflite"):
+                assert sub["output_tensor_metadata"][0]["name"] == "probabilities"   # MediaPipe's first head
+        assert set(shown[str(path)]["files"]) == {"albert_edge.json", "vocab.txt", "labels.txt"}
+        with zipfile.ZipFile(path) as z:
+            assert z.read("vocab.txt") == vocab
+            assert z.read("labels.txt").decode().split() == labels
+            assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
+
+
+def _mediapipe_tokenizer_differs(tokenizer_cls, vocab: Path):
+    """A predicate: does MediaPipe's BERT tokenizer encode this text differently from ours?
+
+    MediaPipe's tokenizer lower-cases ASCII only and strips no accents; ours (google-research/bert's)
+    applies str.lower() and drops combining marks — so full-width Latin letters (Ａ -> ａ) and accented
+    letters (é -> e) are where the two part."""
+    ours = tokenizer_cls(str(vocab), do_lower_case=True)
+    theirs = tokenizer_cls(str(vocab), do_lower_case=False)
+
+    def encodings(text: str, seq_len: int):
+        ascii_lower = "".join(c.lower() if c.isascii() else c for c in text)
+        return ours.encode(text, None, max_seq_len=seq_len), theirs.encode(ascii_lower, None, max_seq_len=seq_len)
+    return encodings
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_text_classifier_gives_the_kit_runtimes_scores(single_export, variant, tmp_path, capsys):
+    from albert_edge.runtime import TFLiteModel, probabilities_of
+    from albert_edge.tokenization import FullTokenizer
+    out, labels = single_export
+    L = max(SEQ_LENS)
+    path = out / f"albert_tiny_{variant}_L{L}.mediapipe.tflite"
+    texts = _sentences()
+    assert len(texts) >= 300
+    text_file = tmp_path / "texts.txt"
+    text_file.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    results = mediapipe_env.run("classify", str(path), str(text_file))
+    assert len(results) == len(texts)
+    assert all(list(r) == ["probabilities", "logits"] for r in results)   # heads in output order
+    theirs = np.array([[r["probabilities"][label] for label in labels] for r in results])
+    their_logits = np.array([[r["logits"][label] for label in labels] for r in results])
+
+    kit = TFLiteModel(path)
+    ours = kit.predict_pairs([(t, None) for t in texts], seq_len=L)
+    encodings = _mediapipe_tokenizer_differs(FullTokenizer, out / "vocab.txt")
+    differs = [i for i, t in enumerate(texts)
+               if [e.input_ids for e in [encodings(t, L)[0]]] != [encodings(t, L)[1].input_ids]]
+    with capsys.disabled():
+        print(f"\n{variant}: {len(differs)} of {len(texts)} sentences tokenized differently by MediaPipe "
+              f"(full-width / accented Latin): {[texts[i] for i in differs][:5]}")
+    same = [i for i in range(len(texts)) if i not in differs]
+    # Equal where the tokens agree: the same file, the same kernels' arithmetic.
+    np.testing.assert_allclose(theirs[same], ours[same], rtol=0, atol=1e-6)
+    # And where they do not, MediaPipe's scores are the kit's on MediaPipe's own tokens: the
+    # difference is the tokenizer's and nothing else.
+    for i in differs:
+        run = kit.run(encodings(texts[i], L)[1], L)
+        np.testing.assert_allclose(theirs[i], probabilities_of(run), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(their_logits[i], run["logits"][0], rtol=0, atol=1e-6)
+    # The two heads are the model's own probabilities and logits: never a softmax of a softmax.
+    np.testing.assert_allclose(theirs, np.exp(their_logits) / np.exp(their_logits).sum(1, keepdims=True),
+                               rtol=0, atol=2e-2 if variant == "int8" else 1e-5)
+    assert np.array_equal(theirs.argmax(1)[same], ours.argmax(1)[same])
+
+
+def test_the_kit_runtime_reads_a_mediapipe_file_as_its_multi_length_one(single_export):
+    from albert_edge.runtime import TFLiteModel
+    out, _ = single_export
+    texts = [(t, None) for t in _sentences()[:40]]
+    multi = TFLiteModel(out / "albert_tiny_fp32.tflite")
+    single = TFLiteModel(out / "albert_tiny_fp32_L64.mediapipe.tflite")
+    assert single.seq_lens == [64] and single.labels == multi.labels
+    np.testing.assert_allclose(single.predict_pairs(texts), multi.predict_pairs(texts, seq_len=64), rtol=0, atol=1e-6)
+
+
+def test_readme_mediapipe_example_runs(single_export, tmp_path):
+    """README's three-line MediaPipe example, run as printed (model path swapped for this export's)."""
+    out, labels = single_export
+    block = re.search(r"```python\n(from mediapipe\.tasks\.python import text\n.*?)```",
+                      README.read_text(encoding="utf-8"), re.S).group(1)
+    assert len(block.strip().splitlines()) == 3
+    model = out / "albert_tiny_fp32_L64.mediapipe.tflite"
+    script = block.replace("exports/chnsenticorp/albert_tiny_int8_L64.mediapipe.tflite", str(model))
+    assert script != block
+    (tmp_path / "example.py").write_text(script, encoding="utf-8")
+    proc = subprocess.run([mediapipe_env.python(), str(tmp_path / "example.py")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # Category(index=1, score=0.52..., display_name='', category_name='positive')
+    shown = re.fullmatch(r"Category\(index=(\d), score=([0-9.e-]+), display_name='', category_name='(\w+)'\)\n",
+                         proc.stdout)
+    assert shown, proc.stdout
+    assert labels[int(shown.group(1))] == shown.group(3) and 0.5 <= float(shown.group(2)) <= 1.0
+
+
+@pytest.mark.parametrize("task", ["pairs", "nli"])
+def test_mediapipe_flag_is_refused_for_two_text_tasks(task, tmp_path):
+    """Exit 2 with the reason, before anything is written (the bundled pair model, read as each task)."""
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "albert_edge.export", "tiny", "--task", task, "--mediapipe",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "two texts" in proc.stderr and "no two-text input" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
