@@ -35,11 +35,11 @@ def single_export(tmp_path_factory):
     model = finetune_case("single", work / "model")
     (model / "licence.txt").write_text(LICENCE + "\n", encoding="utf-8")
     train, dev, labels = CASES["single"]
+    # Every registered variant, freeze + convert: what is checked here is what readers see (the
+    # export's own gates on this task run in test_export_tasks.py).
     result = export(ExportOptions(preset="tiny", checkpoint=str(model), out=str(work / "export"),
                                   variants=vr.names(), seq_lens=SEQ_LENS, calibration=str(train), eval=str(dev),
-                                  qat_steps=5, threads=(1,), latency_runs=2, max_accuracy_drop=100.0,
-                                  progress=False, mediapipe=True))
-    assert result.failures == []
+                                  qat_steps=5, stages=("freeze", "convert"), progress=False, mediapipe=True))
     return result.out_dir, labels
 
 
@@ -154,6 +154,10 @@ def test_text_classifier_gives_the_kit_runtimes_scores(single_export, variant, t
         print(f"\n{variant}: {len(differs)} of {len(texts)} sentences tokenized differently by MediaPipe "
               f"(full-width / accented Latin): {[texts[i] for i in differs][:5]}")
     same = [i for i in range(len(texts)) if i not in differs]
+    with capsys.disabled():
+        print(f"{variant}: max |MediaPipe - kit| over {len(same)} sentences: {np.abs(theirs[same] - ours[same]).max():.3g}; "
+              f"on the {len(differs)} others, kit on our tokens vs MediaPipe: "
+              f"{[round(float(np.abs(theirs[i] - ours[i]).max()), 8) for i in differs]}")
     # Equal where the tokens agree: the same file, the same kernels' arithmetic.
     np.testing.assert_allclose(theirs[same], ours[same], rtol=0, atol=1e-6)
     # And where they do not, MediaPipe's scores are the kit's on MediaPipe's own tokens: the
@@ -191,8 +195,8 @@ def test_readme_mediapipe_example_runs(single_export, tmp_path):
     proc = subprocess.run([mediapipe_env.python(), str(tmp_path / "example.py")], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    # Category(index=1, score=0.52..., display_name='', category_name='positive')
-    shown = re.fullmatch(r"Category\(index=(\d), score=([0-9.e-]+), display_name='', category_name='(\w+)'\)\n",
+    # Category(index=1, score=0.53..., display_name=None, category_name='positive')
+    shown = re.fullmatch(r"Category\(index=(\d), score=([0-9.e-]+), display_name=None, category_name='(\w+)'\)\n",
                          proc.stdout)
     assert shown, proc.stdout
     assert labels[int(shown.group(1))] == shown.group(3) and 0.5 <= float(shown.group(2)) <= 1.0

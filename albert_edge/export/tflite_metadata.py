@@ -169,6 +169,8 @@ def _child(builder: flatbuffers.Builder, kind: str, item: Any) -> Tuple[str, Any
         for offset in reversed(offsets):
             builder.PrependUOffsetTRelative(offset)
         return "offset", builder.EndVector()
+    if element not in ("float", "uint"):
+        raise ValueError(f"field type {kind} is not written by this module (add its table to TABLES)")
     builder.StartVector(4, len(item), 4)
     for x in reversed(item):
         if element == "float":
