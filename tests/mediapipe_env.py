@@ -25,9 +25,14 @@ def python() -> str:
     return str(path)
 
 
-def run(*args: str, timeout: int = 600):
-    """The client's JSON answer for `args` (a command and its arguments)."""
-    proc = subprocess.run([python(), str(CLIENT), *args], capture_output=True, text=True, timeout=timeout,
+def call(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """The client run on `args` (a command and its arguments)."""
+    return subprocess.run([python(), str(CLIENT), *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "GLOG_minloglevel": "2"})
+
+
+def run(*args: str, timeout: int = 600):
+    """The client's JSON answer for `args`."""
+    proc = call(*args, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)

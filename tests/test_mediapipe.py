@@ -172,6 +172,15 @@ def test_text_classifier_gives_the_kit_runtimes_scores(single_export, variant, t
     assert np.array_equal(theirs.argmax(1)[same], ours.argmax(1)[same])
 
 
+def test_text_classifier_refuses_the_multi_length_file_so_it_has_its_own(single_export, tmp_path):
+    """Why --mediapipe writes other files: MediaPipe's classifier takes one subgraph, and the multi-length
+    model has one per length (its metadata describes each, in subgraph order, for readers that look)."""
+    out, _ = single_export
+    (tmp_path / "t.txt").write_text("房间很干净\n", encoding="utf-8")
+    proc = mediapipe_env.call("classify", str(out / "albert_tiny_fp32.tflite"), str(tmp_path / "t.txt"))
+    assert proc.returncode != 0 and "single subgraph" in proc.stderr, proc.stderr[-2000:]
+
+
 def test_the_kit_runtime_reads_a_mediapipe_file_as_its_multi_length_one(single_export):
     from albert_edge.runtime import TFLiteModel
     out, _ = single_export

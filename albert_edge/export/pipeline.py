@@ -231,6 +231,9 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
     if unknown:
         raise ExportError(f"unknown variant(s) {unknown}; choose from {', '.join(vr.names())}")
     if opts.tf1_meta or opts.frozen_graph:
+        if opts.mediapipe:
+            raise ExportError("--mediapipe exports a classifier from its checkpoint: albert_zh's raw TF1 graph "
+                              "(--tf1-meta / --frozen-graph) has no classifier head; drop one of the flags")
         return export_tf1_graph(opts)
     if not opts.seq_lens or min(opts.seq_lens) < 8:
         raise ExportError(f"--seq-lens must be lengths ≥ 8, got {list(opts.seq_lens)}")
