@@ -107,10 +107,16 @@ def test_a_metadata_reader_shows_standard_metadata_in_every_file(single_export):
         assert seen["author"] == "albert_edge" and seen["license"] == LICENCE
         assert seen["min_parser_version"] == "1.1.0"   # BertTokenizerOptions / input_process_units
         subgraphs = seen["subgraph_metadata"]
-        assert [s["name"] for s in subgraphs] == [f"L{L}" for L in kit["seq_lens"]] == \
-            [f"L{L}" for L in (SEQ_LENS if not path.name.endswith(".mediapipe.tflite") else kit["seq_lens"])]
+        single = re.search(r"_L(\d+)\.mediapipe\.tflite$", path.name)
+        lengths = [int(single.group(1))] if single else list(SEQ_LENS)
+        assert kit["seq_lens"] == lengths
+        assert [s["name"] for s in subgraphs] == [f"L{L}" for L in lengths]   # subgraph i is signature L<len>
         assert len(subgraphs) == len(model.subgraphs)
-        for sub, graph in zip(subgraphs, model.subgraphs):
+        for index, (sub, graph) in enumerate(zip(subgraphs, model.subgraphs)):
+            signature = next(d for d in model.signatureDefs if d.subgraphIndex == index)
+            assert signature.signatureKey.decode() == sub["name"]
+            served = {t.tensorIndex: t.name.decode() for t in signature.outputs}
+            assert [t["name"] for t in sub["output_tensor_metadata"]] == [served[i] for i in graph.outputs]
             tensor = [graph.tensors[i].name.decode() for i in graph.inputs]
             standard = {"input_ids": "ids", "input_mask": "mask", "segment_ids": "segment_ids"}
             assert [t["name"] for t in sub["input_tensor_metadata"]] == \
