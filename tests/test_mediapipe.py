@@ -13,6 +13,7 @@ Two models, both fine-tuned here on the ChnSentiCorp sample (tests/data/tasks/):
 
 MediaPipe runs in its own interpreter (tests/mediapipe_env.py: it cannot share the kit's absl-py).
 """
+import os
 import re
 import subprocess
 import sys
@@ -252,3 +253,14 @@ def test_mediapipe_flag_is_refused_for_two_text_tasks(task, tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "two texts" in proc.stderr and "no two-text input" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_android_assets_take_the_multi_length_files_only(single_export, tmp_path):
+    """The app reads the multi-length models; the .mediapipe.tflite files beside them stay out of its assets."""
+    out, _ = single_export
+    script = Path(__file__).resolve().parents[1] / "android_demo" / "copy_assets.sh"
+    proc = subprocess.run(["bash", str(script), str(out)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ASSETS_DIR": str(tmp_path / "assets")})
+    assert proc.returncode == 0, proc.stderr
+    copied = {p.name for p in (tmp_path / "assets").glob("*.tflite")}
+    assert copied == {p.name for p in out.glob("albert_tiny_*.tflite") if not p.name.endswith(".mediapipe.tflite")}
