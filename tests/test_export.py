@@ -59,7 +59,9 @@ def test_signatures_share_weights_and_runtime_picks_the_smallest_length(exported
 def test_metadata_is_in_the_flatbuffer_the_zip_and_the_sidecar(exported):
     path = exported[0].out_dir / "albert_tiny_int8.tflite"
     data = path.read_bytes()
-    embedded = json.loads(metadata.flatbuffer_metadata(data)["albert_edge"])
+    entries = metadata.flatbuffer_metadata(data)
+    embedded = json.loads(entries["albert_edge"])
+    assert entries["TFLITE_METADATA"][4:8] == b"M001"   # the standard dialect beside ours (test_mediapipe reads it)
     with zipfile.ZipFile(path) as archive:
         assert set(archive.namelist()) == {"albert_edge.json", "vocab.txt", "labels.txt"}
         assert archive.read("vocab.txt") == (ROOT / "albert_edge/resources/vocab.txt").read_bytes()
@@ -184,3 +186,19 @@ def test_stage_scripts_run_freeze_then_convert(mini_checkpoint, tmp_path):
     converted = subprocess.run(["bash", str(ROOT / "convert/convert.sh"), *common], capture_output=True, text=True, env=env)
     assert converted.returncode == 0, converted.stderr
     assert TFLiteModel(out / "albert_tiny_fp32.tflite").seq_lens == [16]
+
+
+def test_the_standard_licence_states_the_training_datas_terms(tmp_path):
+    """The licence in the standard metadata: licence.txt beside the checkpoint (the bundled model's:
+    LCQMC, research use only), "not recorded" without one, the kit's for untrained random weights."""
+    from albert_edge.export.metadata import UNKNOWN_LICENCE
+    from albert_edge.export.pipeline import model_licence
+    from albert_edge.model_dir import ModelDir
+    from conftest import mini_config, write_classifier_checkpoint
+    bundled = model_licence(ModelDir.resolve(None, None, "tiny"))
+    assert "LCQMC" in bundled and "research use only" in bundled.lower()
+    folder = write_classifier_checkpoint(tmp_path, mini_config())
+    assert model_licence(ModelDir.load(folder)) == UNKNOWN_LICENCE
+    (folder / "licence.txt").write_text("CC BY-NC 4.0 (my data)\n", encoding="utf-8")
+    assert model_licence(ModelDir.load(folder)) == "CC BY-NC 4.0 (my data)"
+    assert model_licence(ModelDir.preset("base")).startswith("Apache-2.0 (untrained")

@@ -23,7 +23,8 @@ CASES = {
 }
 
 
-def _finetune(task: str, out: Path) -> Path:
+def finetune_case(task: str, out: Path) -> Path:
+    """A mini model fine-tuned on the task's bundled sample (also tests/test_mediapipe.py's model)."""
     from albert_edge.train.finetune import FinetuneOptions, Finetuner
     train, _, labels = CASES[task]
     config = out.parent / f"{task}_mini.json"
@@ -39,7 +40,7 @@ def exported(request, tmp_path_factory):
     from albert_edge.export.pipeline import ExportOptions, export
     task = request.param
     work = tmp_path_factory.mktemp(task)
-    model = _finetune(task, work / "model")
+    model = finetune_case(task, work / "model")
     train, dev, _ = CASES[task]
     opts = ExportOptions(preset="tiny", checkpoint=str(model), out=str(work / "export"),
                          variants=("fp32", "dynamic_int8", "int8"), seq_lens=(32, 64), calibration=str(train),

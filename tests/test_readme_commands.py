@@ -98,7 +98,7 @@ COVERED_ELSEWHERE: Dict[str, str] = {
                       "test_install_extras_and_make_targets_exist checks the target exists",
     "python -m albert_edge.export tiny [--checkpoint DIR] [--config FILE] [--out DIR] "
     "[--variants fp32,fp16,dynamic_int8,int8] [--seq-lens 32,64,128] [--calibration FILE] "
-    "[--eval FILE] [--task pairs|single|nli|mlm] [--max-accuracy-drop 1.0]":
+    "[--eval FILE] [--task pairs|single|nli|mlm] [--max-accuracy-drop 1.0] [--mediapipe]":
         "a synopsis: test_synopses_name_real_flags (here) checks every flag and variant",
     "python -m albert_edge.finetune --task single --labels negative,positive --train-files senti_train.tsv "
     "--eval-file senti_dev.tsv --init-checkpoint models/albert_tiny_lcqmc --output-dir runs/senti":
@@ -106,6 +106,15 @@ COVERED_ELSEWHERE: Dict[str, str] = {
         "tests/test_export_tasks.py (fine-tune, then export with its own calibration and eval files)",
     "python -m albert_edge.export tiny --checkpoint runs/senti --calibration senti_train.tsv --eval senti_dev.tsv "
     "--out exports/senti": "tests/test_export_tasks.py::test_export_gates_every_variant_on_the_tasks_own_eval_file",
+    "python -m albert_edge.export tiny --checkpoint runs/senti --calibration senti_train.tsv --eval senti_dev.tsv "
+    "--out exports/chnsenticorp --seq-lens 64 --mediapipe":
+        "the same export of a fine-tuned mini ChnSentiCorp model with --mediapipe: tests/test_mediapipe.py "
+        "(every variant, read back by MediaPipe's MetadataDisplayer and TextClassifier)",
+    'from mediapipe.tasks.python import text\nclassifier = text.TextClassifier.create_from_model_path('
+    '"exports/chnsenticorp/albert_tiny_int8_L64.mediapipe.tflite")\nprint(classifier.classify("房间很干净，服务也周到")'
+    '.classifications[0].categories[0])':
+        "MediaPipe's own interpreter (make mediapipe-deps): tests/test_mediapipe.py::test_readme_mediapipe_example_runs",
+    "make mediapipe-deps": "part of `make test` (test-python); tests/test_mediapipe.py runs MediaPipe through it",
     "python -m albert_edge.export tiny --tf1-meta ~/albert_tiny_zh/albert_model.ckpt":
         "tests/test_export.py::test_albert_zh_own_tf1_graph_is_frozen_and_converted (albert_zh's own .meta graph)",
     "python -m albert_edge.evaluate --model models/albert_tiny_lcqmc --behaviour":

@@ -42,7 +42,7 @@ def score_dataset(classifier, paths: list[Path]) -> dict:
     forward = classifier.one_order_logits([(ex.text_a, ex.text_b) for ex in examples])
     backward = classifier.one_order_logits([(ex.text_b, ex.text_a) for ex in examples])
     same = classifier.labels.index("1")
-    correct = int((mean_of_orders(forward, backward).argmax(-1) == gold).sum())
+    correct = int((mean_of_orders(softmax(forward), softmax(backward)).argmax(-1) == gold).sum())
     one_order = int((forward.argmax(-1) == gold).sum())
     asymmetry = np.abs(softmax(forward)[:, same] - softmax(backward)[:, same])
     return {"accuracy": correct / len(gold), "n": len(gold), "ci95": wilson_interval(correct, len(gold)),

@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "instruction counts in report.json/report.md; needs qemu-user and a C compiler)")
     p.add_argument("--arm-cpu", default="cortex-a76",
                    help="qemu CPU models for --verify-arm, comma-separated (default cortex-a76)")
+    p.add_argument("--mediapipe", action="store_true",
+                   help="also write one single-subgraph file per length (<name>_<variant>_L<len>.mediapipe.tflite, "
+                        "probabilities as the first head) for MediaPipe Tasks' TextClassifier; single-sentence "
+                        "tasks only (MediaPipe has no two-text input)")
     p.add_argument("-v", "--verbose", action="store_true", help="INFO logging and TensorFlow's own log lines")
     return p
 
@@ -89,7 +93,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         eval_limit=args.eval_limit, task=args.task, head=args.head, qat_train=args.qat_train, qat_steps=args.qat_steps, max_accuracy_drop=args.max_accuracy_drop,
         threads=args.threads, latency_runs=args.latency_runs, tf1_meta=args.tf1_meta,
         frozen_graph=args.frozen_graph, tf1_outputs=args.tf1_outputs, stages=args.stages, force=args.force,
-        progress=not args.no_progress, verify_arm=args.verify_arm, arm_cpus=(args.arm_cpu,))
+        progress=not args.no_progress, verify_arm=args.verify_arm, arm_cpus=(args.arm_cpu,),
+        mediapipe=args.mediapipe)
     try:
         result = export(opts)
     except (ExportError, CheckpointError, ConfigError, FreezeError, ModelError) as err:

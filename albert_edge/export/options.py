@@ -51,6 +51,7 @@ class ExportOptions:
     progress: bool = True
     verify_arm: bool = False                   # also run every variant on aarch64 LiteRT kernels (qemu-user)
     arm_cpus: Tuple[str, ...] = ("cortex-a76",)
+    mediapipe: bool = False                    # also one single-subgraph file per length for MediaPipe Tasks (single task)
 
     def out_dir(self) -> Path:
         return Path(self.out or f"exports/albert_{self.preset}")

@@ -28,7 +28,7 @@ from albert_edge.cli import check_writable_dir
 from albert_edge.config import ConfigError
 from albert_edge.data.tasks import DataError
 from albert_edge.export import convert as conv
-from albert_edge.export import freeze, metadata, verify
+from albert_edge.export import freeze, mediapipe, metadata, verify
 from albert_edge.export import variants as vr
 # Defined in the TensorFlow-free options module (the CLI builds them before loading this module);
 # the same objects here.
@@ -43,7 +43,7 @@ from albert_edge.similarity import Similarity
 logger = logging.getLogger(__name__)
 
 MIN_CALIBRATION_EXAMPLES = 200
-FORMAT_VERSION = "3"  # in every stage fingerprint: bump when the same inputs give different artifacts
+FORMAT_VERSION = "4"  # in every stage fingerprint: bump when the same inputs give different artifacts
 
 
 @dataclasses.dataclass
@@ -239,6 +239,9 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
     if unknown:
         raise ExportError(f"unknown variant(s) {unknown}; choose from {', '.join(vr.names())}")
     if opts.tf1_meta or opts.frozen_graph:
+        if opts.mediapipe:
+            raise ExportError("--mediapipe exports a classifier from its checkpoint: albert_zh's raw TF1 graph "
+                              "(--tf1-meta / --frozen-graph) has no classifier head; drop one of the flags")
         return export_tf1_graph(opts)
     if not opts.seq_lens or min(opts.seq_lens) < 8:
         raise ExportError(f"--seq-lens must be lengths ≥ 8, got {list(opts.seq_lens)}")
@@ -246,6 +249,8 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
     model_dir = _resolve_model(opts)
     task, config, labels, trained = model_dir.task, model_dir.config, model_dir.labels, model_dir.trained
     _check_model_transforms(opts, task)
+    if opts.mediapipe:
+        mediapipe.check_task(task)     # exit 2 before any slow stage
     if max(seq_lens) > config.max_position_embeddings:
         raise ExportError(f"--seq-lens {max(seq_lens)} exceeds the model's max_position_embeddings "
                           f"{config.max_position_embeddings}")
@@ -254,8 +259,9 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
     fingerprints = Fingerprints(out)
     tokenizer = model_dir.tokenizer()
     name = f"albert_{opts.preset}"
+    licence = model_licence(model_dir)
     source_digest = _digest(FORMAT_VERSION, _file_digest(model_dir.weight_files()), config.to_dict(),
-                            labels, task.name, task.head, seq_lens, _file_digest([model_dir.vocab]))
+                            labels, task.name, task.head, seq_lens, _file_digest([model_dir.vocab]), licence)
     # None when the task bundles no data of its own: required (ExportError) only where a stage needs it.
     calibration_path = Path(opts.calibration) if opts.calibration else task.default_calibration
     eval_path = Path(opts.eval) if opts.eval else task.default_eval
@@ -308,22 +314,34 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
             digest = _digest(source_digest, variant,
                              _file_digest([calibration_path]) if spec.calibrated else None,
                              _transform_digest(spec, opts, calibration_path) if spec.model_transform else None)
-            if opts.force or not fingerprints.fresh(file.name, digest, out):
-                signature_keys = [freeze.signature_key(L) for L in seq_lens]
-                source_dir = saved_model
-                if spec.model_transform is not None:
-                    if model is None:
-                        model = _build_model(model_dir)
-                    source_dir = _transformed_saved_model(spec, model, opts, out, task, tokenizer, labels, seq_lens,
-                                                          calibration_path)
-                raw = conv.convert_saved_model(source_dir, variant, signature_keys, calibration)
+            # (file, seq_lens, digest): the multi-length model, then with --mediapipe one file per length
+            targets = [(file, seq_lens, digest)] + [
+                (out / mediapipe.file_name(name, variant, L), [L], _digest(digest, "mediapipe", L))
+                for L in (seq_lens if opts.mediapipe else [])]
+            source_dir = None
+            for target, lengths, target_digest in targets:
+                if not opts.force and fingerprints.fresh(target.name, target_digest, out):
+                    continue
+                if source_dir is None:
+                    source_dir = saved_model
+                    if spec.model_transform is not None:
+                        if model is None:
+                            model = _build_model(model_dir)
+                        source_dir = _transformed_saved_model(spec, model, opts, out, task, tokenizer, labels,
+                                                              seq_lens, calibration_path)
+                keys = [freeze.signature_key(L) for L in lengths]
+                raw = conv.convert_saved_model(source_dir, variant, keys,
+                                               {k: calibration[k] for k in keys} if calibration else None)
+                if target != file:
+                    raw = mediapipe.probabilities_first(raw)
                 meta = metadata.build_metadata(
                     model_name=name, variant=variant, task=task.name, head=task.head, outputs=task.outputs,
-                    seq_lens=seq_lens, labels=labels, do_lower_case=True, config=config.to_dict(), trained=trained,
+                    seq_lens=lengths, labels=labels, do_lower_case=True, config=config.to_dict(), trained=trained,
                     source=source)
-                write_bytes_atomic(file, metadata.embed(raw, meta, vocab_bytes, labels))
-                write_bytes_atomic(file.with_suffix(".json"), metadata.metadata_json(meta))
-                fingerprints.record(file.name, digest)
+                write_bytes_atomic(target, metadata.embed(raw, meta, vocab_bytes, labels, licence))
+                if target == file:
+                    write_bytes_atomic(file.with_suffix(".json"), metadata.metadata_json(meta))
+                fingerprints.record(target.name, target_digest)
             bar.update()
 
     report, failures = {}, []
@@ -344,6 +362,21 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
         bar.update()
     bar.close()
     return ExportResult(out, report, failures)
+
+
+def model_licence(model_dir: ModelDir) -> str:
+    """The licence the standard metadata states: `licence.txt` beside the checkpoint (a model inherits
+    its training data's terms, which only its owner knows), else "not recorded"; an untrained preset's
+    random weights carry the kit's own licence."""
+    if not model_dir.trained:
+        return "Apache-2.0 (untrained random weights: no training data)"
+    folder = model_dir.folder
+    path = folder / "licence.txt" if folder is not None else None
+    if path is not None and path.is_file():
+        text = path.read_text(encoding="utf-8").strip()
+        if text:
+            return text
+    return metadata.UNKNOWN_LICENCE
 
 
 def _check_model_transforms(opts: ExportOptions, task: tasks.Task) -> None:
