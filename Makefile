@@ -78,15 +78,18 @@ android-check: java-deps
 	bash android_demo/android_check.sh
 
 # The full ARM matrix (3 variants x L32/L128 x 3 CPU models) on exports/albert_tiny (make export
-# first): table, plot and rows for `benchmark compare` in benchmark/arm/. See benchmark/PERFORMANCE.md.
+# first): table, plot and rows for `benchmark compare` in runs/arm/ (ARM_OUT), never in the tracked
+# benchmark/arm/ (the committed reference run: refresh it with ARM_OUT=benchmark/arm). See
+# benchmark/PERFORMANCE.md.
 ARM_VARIANTS ?= int8 dynamic_int8 fp32
 ARM_CPUS ?= cortex-a76,cortex-a72,max,sme=off
 ARM_ARGS ?= --seq-len 32,128 --pairs 20 --float-pairs 3
+ARM_OUT ?= runs/arm
 arm-check: install arm-deps
 	@test -f exports/albert_tiny/albert_tiny_int8.tflite || { echo "error: exports/albert_tiny/ missing: run 'make export' first" >&2; exit 2; }
 	$(PY) -m albert_edge.benchmark arm $(foreach v,$(ARM_VARIANTS),--model exports/albert_tiny/albert_tiny_$(v).tflite) \
-	  --cpu $(ARM_CPUS) $(ARM_ARGS) --json benchmark/arm/results.json --markdown benchmark/arm/results.md \
-	  --plot benchmark/arm/results.png
+	  --cpu $(ARM_CPUS) $(ARM_ARGS) --json $(ARM_OUT)/results.json --markdown $(ARM_OUT)/results.md \
+	  --plot $(ARM_OUT)/results.png
 
 clean:
 	rm -rf exports runs .pytest_cache

@@ -567,37 +567,43 @@ def _prepare_arm(opts: ExportOptions, stages: set):
         return None
     if "verify" not in stages:
         raise ExportError("--verify-arm runs with the verify stage: add verify to --stages")
-    from albert_edge.benchmark import arm   # the qemu runner lives with the benchmarks; only --verify-arm needs it
+    from albert_edge.emulation import qemu_cpus, qemu_env   # only --verify-arm needs qemu
+    from albert_edge.emulation.errors import ArmEnvironmentError
     try:
-        return arm.prepare(arm.parse_cpu_list(",".join(opts.arm_cpus)))
-    except (arm.ArmEnvironmentError, ValueError) as err:
+        return qemu_env.prepare(qemu_cpus.parse_cpu_list(",".join(opts.arm_cpus)))
+    except (ArmEnvironmentError, ValueError) as err:
         raise ExportError(f"--verify-arm: {err}") from None
 
 
 def _verify_arm(env, opts: ExportOptions, artifacts: Dict[str, Path], seq_lens: Sequence[int],
                 eval_path: Path) -> dict:
-    """Every variant on the phone's aarch64 kernels at the shortest length, under arm.check_numerics.
+    """Every variant on the phone's aarch64 kernels at the shortest length, under the emulation's
+    numerics rule (against LiteRT's reference kernels: ``emulation/numerics.py``).
 
     50 evaluation pairs per quantized variant, 5 per float one (~10x slower to emulate); instruction
     counts per inference are recorded beside the numerics (benchmark/PERFORMANCE.md explains them).
     """
-    from albert_edge.benchmark import arm
+    from albert_edge.emulation import qemu_run
+    from albert_edge.emulation.errors import ArmRunError
     rows, failures = [], []
     for variant, path in artifacts.items():
         try:
-            rows.extend(arm.run_arm([path], env.probes.keys(), seq_lens=[min(seq_lens)], pairs=arm.DEFAULT_PAIRS,
-                                    float_pairs=arm.FLOAT_PAIRS, pairs_file=str(eval_path), progress=False, env=env))
-        except arm.ArmRunError as err:
+            rows.extend(qemu_run.run_arm([path], env.probes.keys(), seq_lens=[min(seq_lens)],
+                                         pairs=qemu_run.DEFAULT_PAIRS, float_pairs=qemu_run.FLOAT_PAIRS,
+                                         pairs_file=str(eval_path), progress=False, env=env,
+                                         known_variants=tuple(vr.names())))
+        except ArmRunError as err:
             failures.append(f"arm: {variant} did not run on the aarch64 kernels: {err}")
-    failures.extend(arm.gate_failures(rows))
+    failures.extend(qemu_run.gate_failures(rows))
     return {"cpus": list(env.probes), "qemu": env.qemu_version, "litert": env.litert_version,
             "rows": rows, "failures": failures}
 
 
 def _arm_markdown(section: dict) -> List[str]:
-    from albert_edge.benchmark import arm
+    from albert_edge.emulation import numerics, qemu_run
     return ["## On aarch64 kernels (qemu-user, --verify-arm)", "",
-            f"qemu {section['qemu']}, ai-edge-litert {section['litert']}; numerics vs this host's LiteRT: "
-            f"fp32/fp16 ≤ {arm.FLOAT_TOLERANCE:g}, int8 ≤ {arm.QUANT_STEPS} output steps, argmax agreement "
+            f"qemu {section['qemu']}, ai-edge-litert {section['litert']}; numerics vs {numerics.REFERENCE}: "
+            f"fp32/fp16 ≤ {numerics.FLOAT_TOLERANCE:g}, int8 ≤ k(L) = {numerics.OUTPUT_STEPS} + ⌈L/"
+            f"{numerics.POSITIONS_PER_STEP}⌉ output steps, argmax agreement "
             "(ties and near ties excepted). Instruction counts are per inference, deterministic.", "",
-            arm.markdown_table(section["rows"]).rstrip("\n"), ""]
+            qemu_run.markdown_table(section["rows"]).rstrip("\n"), ""]
