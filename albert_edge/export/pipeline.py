@@ -28,7 +28,7 @@ from albert_edge.cli import check_writable_dir
 from albert_edge.config import ConfigError
 from albert_edge.data.tasks import DataError
 from albert_edge.export import convert as conv
-from albert_edge.export import freeze, metadata, verify
+from albert_edge.export import freeze, metadata, npu, verify
 from albert_edge.export import variants as vr
 # Defined in the TensorFlow-free options module (the CLI builds them before loading this module);
 # the same objects here.
@@ -257,6 +257,7 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
         raise ExportError(f"unknown stage(s) {unknown_stages}; choose from {', '.join(STAGES)}")
     stages = set(opts.stages)
     arm_env = _prepare_arm(opts, stages)       # before any slow stage: a missing qemu is exit 2 at once
+    npu_targets = _prepare_npu(opts)           # likewise an unknown SoC or missing Qualcomm libraries
     eval_examples = _eval_examples(task, eval_path, opts, labels) if "verify" in stages else None
     if "convert" in stages and any(vr.get(v).calibrated for v in opts.variants):   # before any slow stage
         calibration_path = _require(calibration_path, task, "--calibration", "int8 calibration")
@@ -318,6 +319,17 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
                 fingerprints.record(file.name, digest)
             bar.update()
 
+    npu_section = None
+    if npu_targets is not None:
+        chips, libs, npu_variants = npu_targets
+        missing = [str(artifacts[v]) for v in npu_variants if not artifacts[v].is_file()]
+        if missing:
+            raise ExportError(f"--npu: {missing} missing; run the convert stage first")
+        npu_section = npu.compile_all(chips, libs, artifacts, npu_variants,
+                                      fresh=lambda n, d: fingerprints.fresh(n, d, out), record=fingerprints.record,
+                                      force=opts.force, allow_cpu_fallback=opts.allow_cpu_fallback,
+                                      progress=bar.set_postfix_str)
+
     report, failures = {}, []
     if "verify" in stages:
         missing = [str(f) for f in artifacts.values() if not f.is_file()]
@@ -331,6 +343,16 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
             bar.set_postfix_str("verify-arm")
             report["arm"] = _verify_arm(arm_env, opts, artifacts, seq_lens, eval_path)
             failures = failures + report["arm"]["failures"]
+    if npu_section is not None:
+        # Its own files too, so an NPU-only run (--stages convert --npu …) never replaces the verify report.
+        write_bytes_atomic(out / "npu_report.json", (json.dumps(npu_section, indent=2) + "\n").encode())
+        write_bytes_atomic(out / "npu_report.md", "\n".join(npu.markdown(npu_section)).encode())
+        if report:
+            report["npu"] = npu_section
+        else:
+            report = {"npu": npu_section}
+        failures = failures + npu_section["failures"]
+    if "verify" in stages:
         report["failures"] = failures
         write_report(out, report)
         bar.update()
@@ -526,6 +548,8 @@ def render_markdown(report: dict) -> str:
         lines.extend(_behaviour_markdown(report["behaviour"]))
     if report.get("arm"):
         lines.extend(_arm_markdown(report["arm"]))
+    if report.get("npu"):
+        lines.extend(npu.markdown(report["npu"]))
     if report.get("failures"):
         lines.append("## Gate failures")
         lines.extend(f"- {f}" for f in report["failures"])
@@ -558,6 +582,23 @@ def _behaviour_markdown(behaviour: Dict[str, dict]) -> List[str]:
     lines.append(f"| mean \\|p(a,b) − p(b,a)\\| | | | ≤ {first['asymmetry_target']} | " + " | ".join(cells) + " |")
     lines.append("")
     return lines
+
+
+# ------------------------------------------------------------------------------------- --npu
+def _prepare_npu(opts: ExportOptions):
+    """(SoCs, Qualcomm libraries, NPU variants) for --npu, None without it; ExportError says how to fix it."""
+    if not opts.npu:
+        return None
+    variants = tuple(opts.npu_variants or npu.DEFAULT_VARIANTS)
+    not_exported = [v for v in variants if v not in opts.variants]
+    if not_exported:
+        raise ExportError(f"--npu compiles {', '.join(not_exported)}, which --variants does not export: add "
+                          f"{','.join(not_exported)} to --variants")
+    try:
+        chips, libs = npu.prepare(opts.npu, opts.qnn_sdk)
+    except npu.NpuExportError as err:
+        raise ExportError(str(err)) from None
+    return chips, libs, variants
 
 
 # ------------------------------------------------------------------------------------- --verify-arm
