@@ -7,8 +7,9 @@ signatures each call one ``DISPATCH_OP`` into it. Why the tool and not the Pytho
 wrapper hides the tool's exit status and log in a temporary file and offers no time limit; here a
 failure carries the tool's own last lines.
 
-What is checked, per signature, from the *compiled file itself* (not only the tool's log): the ops
-left outside a DISPATCH op run on the CPU — a gate failure for the caller, named op by op.
+What is read, per signature, from the *compiled file itself* (not only the tool's log): the ops
+left outside a DISPATCH op, which run on the CPU — a gate failure for the export (``export/npu.py``),
+named op by op.
 """
 from __future__ import annotations
 
@@ -56,17 +57,6 @@ class CompileResult:
     size_bytes: int
     signatures: list[SignatureCompile]
     libraries: str
-
-    def gate_failures(self, variant: str = "") -> list[str]:
-        """One line per signature with ops left on the CPU (naming SoC, signature and the ops)."""
-        label = f"{variant} " if variant else ""
-        out = []
-        for sig in self.signatures:
-            if not sig.fully_on_npu:
-                ops = ", ".join(sorted(set(sig.cpu_ops))) or "(ops the compiler did not select)"
-                out.append(f"npu {self.soc} {label}{sig.signature}: {sig.ops_total - sig.ops_on_npu} of "
-                           f"{sig.ops_total} ops left on the CPU: {ops}")
-        return out
 
 
 def _schema():
@@ -142,8 +132,9 @@ def compile_model(source: str | os.PathLike, soc: Soc, libs: QnnLibraries, outpu
             seconds = time.monotonic() - start
         log_text = proc.stdout or ""
         if proc.returncode != 0 or tmp.stat().st_size == 0:
-            tail = "\n".join(line for line in log_text.strip().splitlines()
-                             if "ERROR" in line or "rror" in line or "LITERT_TOOLS" in line)[-2000:]
+            errors = [line.strip() for line in log_text.strip().splitlines()
+                      if ("ERROR" in line or "<E>" in line) and "GraphHtpSettings option 66" not in line]
+            tail = "\n".join(errors[-6:]) or "\n".join(log_text.strip().splitlines()[-6:])
             if "libQnn" in log_text and ("cannot open shared object" in log_text or "dlopen" in log_text):
                 raise NpuEnvironmentError(f"the Qualcomm compiler plugin cannot load its QNN libraries "
                                           f"({libs.source}):\n{tail}")

@@ -40,6 +40,17 @@ def compiled_name(source: Path, soc: socs.Soc) -> Path:
     return source.with_name(f"{source.stem}.{soc.name}.tflite")
 
 
+def cpu_fallback_lines(soc: str, variant: str, signatures: Sequence[dict]) -> List[str]:
+    """One line per signature with ops left on the CPU, naming SoC, variant, signature and the ops."""
+    lines = []
+    for sig in signatures:
+        if sig["cpu_ops"] or sig["ops_on_npu"] != sig["ops_total"]:
+            ops = ", ".join(sorted(set(sig["cpu_ops"]))) or "(ops the compiler did not select)"
+            lines.append(f"npu {soc} {variant} {sig['signature']}: {sig['ops_total'] - sig['ops_on_npu']} of "
+                         f"{sig['ops_total']} ops left on the CPU: {ops}")
+    return lines
+
+
 def prepare(npu: Sequence[str], qnn_sdk: str | None) -> tuple[List[socs.Soc], qnn_libs.QnnLibraries]:
     """The SoCs and libraries, checked before any slow stage (NpuExportError says how to fix it)."""
     try:
@@ -88,11 +99,8 @@ def compile_all(chips: Sequence[socs.Soc], libs: qnn_libs.QnnLibraries, artifact
                 row = {k: entry[k] for k in ("soc", "marketing", "hexagon", "variant", "file", "compile_s")}
                 row.update(sig, size_mb=round(entry["size_bytes"] / 1e6, 2))
                 rows.append(row)
-                if sig["cpu_ops"] or sig["ops_on_npu"] != sig["ops_total"]:
-                    ops = ", ".join(sorted(set(sig["cpu_ops"]))) or "(ops the compiler did not select)"
-                    line = (f"npu {soc.name} {variant} {sig['signature']}: {sig['ops_total'] - sig['ops_on_npu']} of "
-                            f"{sig['ops_total']} ops left on the CPU: {ops}")
-                    (accepted if allow_cpu_fallback else failures).append(line)
+            (accepted if allow_cpu_fallback else failures).extend(cpu_fallback_lines(soc.name, variant,
+                                                                                    entry["signatures"]))
     return {"socs": [s.name for s in chips], "libraries": libs.source, "rows": rows, "failures": failures,
             "allow_cpu_fallback": allow_cpu_fallback, "accepted_cpu_fallback": accepted}
 
