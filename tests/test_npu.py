@@ -62,6 +62,16 @@ def test_the_arm_and_npu_checks_share_one_rule():
     assert qemu_run.check_numerics is numerics.check_numerics is htp_check.numerics.check_numerics
 
 
+def test_a_float16_device_gets_a_second_rounding_source():
+    assert numerics.quant_steps(32, numerics.rounding_sources(float16_device=True)) == 6
+    assert numerics.quant_steps(128, numerics.rounding_sources(float16_device=True)) == 18
+    assert numerics.quant_steps(32, numerics.rounding_sources(float16_device=False)) == 4
+    step, ref = 0.028, np.array([[1.0, -1.0]])
+    assert numerics.check_numerics(ref, ref + 5 * step, "int8", step, 32, float16_device=True).ok
+    assert not numerics.check_numerics(ref, ref + 5 * step, "int8", step, 32).ok
+    assert not numerics.check_numerics(ref, ref + 7 * step, "int8_full", step, 32, float16_device=True).ok
+
+
 def test_cpu_fallback_lines_name_soc_signature_and_ops():
     sigs = [{"signature": "L32", "ops_on_npu": 202, "ops_total": 202, "partitions": 1, "cpu_ops": []},
             {"signature": "L64", "ops_on_npu": 200, "ops_total": 202, "partitions": 2,
@@ -150,7 +160,8 @@ def test_npu_check_passes_on_the_emulator_with_the_shared_rule(compiled, tmp_pat
     (row,) = json.loads(rows_path.read_text(encoding="utf-8"))
     assert row["device"] == "htp-emulator-sm8650" and row["signature"] == "L32" and row["n_pairs"] == 3
     assert row["numerics_ok"] and row["argmax_agreement"] == 1.0 and "reference kernels" in row["reference"]
-    assert row["tolerance"] == pytest.approx(numerics.quant_steps(32) * row["output_step"])
+    # the HTP is a float16 device: k = 2 + 2 · ⌈32/16⌉ = 6 steps
+    assert row["tolerance"] == pytest.approx(6 * row["output_step"])
     assert 0 <= row["max_abs_diff_vs_reference"] <= row["tolerance"] * (1 + numerics.BOUND_SLACK)
     assert "| sm8650 | v75 | int8 | L32 | 3 |" in proc.stdout
 

@@ -143,7 +143,7 @@ def check_compiled(compiled: str | os.PathLike, pairs: Sequence[tuple[str, str]]
         if plan.output not in outputs:
             raise NpuRunError(f"{compiled.name} {sig}: the compiled graph has no output {plan.output}")
         result = numerics.check_numerics(reference[sig], outputs[plan.output], plan.variant, plan.steps.get(sig),
-                                         plan.seq_lens[sig], device=row["device"])
+                                         plan.seq_lens[sig], device=row["device"], float16_device=True)
         row.update(status="ok", max_abs_diff_vs_reference=result.max_abs_diff, max_steps=result.max_steps,
                    tolerance=result.tolerance, rule=result.rule, argmax_agreement=round(result.argmax_agreement, 6),
                    argmax_disagreements=result.disagreements, near_tie_flips=result.near_tie_flips,
