@@ -46,6 +46,15 @@ def test_soc_registry_names_every_chip_three_ways():
         assert name in table
 
 
+def test_readme_soc_table_is_the_registry():
+    """README's table of target chips is what `export --npu list` prints, row for row."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| SoC | marketing name | Hexagon | QNN soc_model | phones |"):].split("\n\n")[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    assert rows == [[c.name, c.marketing, c.hexagon, str(c.qnn_soc_model), c.phones]
+                    for c in map(socs.get, socs.names())]
+
+
 def test_missing_lpai_stub_is_an_environment_error_saying_how_to_install(tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime_qnn")
     monkeypatch.setenv(qnn_libs.STUB_DIR_ENV, str(tmp_path / "empty"))
