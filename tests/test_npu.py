@@ -89,6 +89,17 @@ def test_cpu_fallback_lines_name_soc_signature_and_ops():
         "npu sm8650 int8 L64: 2 of 202 ops left on the CPU: GELU, SOFTMAX"]
 
 
+def test_a_failed_compile_is_a_gate_failure_naming_soc_and_variant(tmp_path):
+    _npu_or_skip()
+    broken = tmp_path / "albert_tiny_int8.tflite"
+    broken.write_bytes(b"\x00" * 64)
+    section = export_npu.compile_all([socs.get("sm8650")], qnn_libs.find(), {"int8": broken}, ["int8"],
+                                     fresh=lambda name, digest: False, record=lambda name, digest: None)
+    assert section["rows"] == [] and len(section["failures"]) == 1
+    assert section["failures"][0].startswith("npu sm8650 int8: compile failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["albert_tiny_int8.tflite"]   # nothing half-written
+
+
 # ------------------------------------------------------------------------------------ CLI input checks
 @pytest.mark.slow
 def test_npu_list_and_unknown_soc_answer_without_tensorflow():

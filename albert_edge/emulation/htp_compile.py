@@ -109,12 +109,12 @@ def compile_model(source: str | os.PathLike, soc: Soc, libs: QnnLibraries, outpu
     Raises NpuRunError when the tool fails (its last log lines in the message).
     """
     source, output = Path(source), Path(output)
+    ops_before = signature_ops(source)          # an unreadable source fails before anything is written
+    subgraph_names = signature_subgraphs(source)
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    ops_before = signature_ops(source)
-    subgraph_names = signature_subgraphs(source)
     cmd = [str(libs.apply_plugin), "--cmd=apply", f"--model={source}", f"--o={tmp}",
            "--soc_manufacturer=Qualcomm", f"--soc_model={soc.model}", f"--libs={libs.plugin_dir}", "--err=--",
            *extra_flags]
