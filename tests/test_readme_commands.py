@@ -153,6 +153,8 @@ COVERED_ELSEWHERE: Dict[str, str] = {
         "tests/test_npu.py",
     "python -m albert_edge.benchmark npu-check --model …sm8650.tflite --data albert_edge/resources/samples/lcqmc_dev.tsv "
     "--pairs 10 --seq-len 32": "the measurement behind README's variant table; the same CLI: tests/test_npu.py",
+    "python -m albert_edge.evaluate --model …_int8_full.tflite --data albert_edge/resources/samples/lcqmc_dev.tsv":
+        "the measurement behind README's variant table; the same CLI: tests/test_similarity_evaluate.py",
     "make npu-check": "minutes of emulation on `make export`'s output; its two commands on the mini export: tests/test_npu.py",
 }
 
