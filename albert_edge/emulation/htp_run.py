@@ -148,8 +148,9 @@ class HtpSession:
         with open(compiled, "rb") as fh:
             fh.seek(self.graph.offset)
             (folder / "context.bin").write_bytes(fh.read(self.graph.size))
+        model = _onnx_model(self.graph, "context.bin")   # NpuEnvironmentError without the onnx package
         import onnx
-        onnx.save(_onnx_model(self.graph, "context.bin"), str(folder / "model.onnx"))
+        onnx.save(model, str(folder / "model.onnx"))
         options = ort.SessionOptions()
         options.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
         options.log_severity_level = 3
