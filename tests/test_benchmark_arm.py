@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from albert_edge import resources
-from albert_edge.benchmark import arm
+from albert_edge.emulation import numerics, qemu_cpus, qemu_env, qemu_run
+from albert_edge.emulation.errors import ArmEnvironmentError, ArmRunError
 from albert_edge.benchmark.compare import compare_rows
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,24 +34,24 @@ def _cli(*args, env=None):
 
 # ------------------------------------------------------------------------------------ CPU models
 def test_cpu_list_keeps_qemu_options_with_their_model():
-    assert arm.parse_cpu_list("cortex-a76,cortex-a72,max,sme=off") == ["cortex-a76", "cortex-a72", "max,sme=off"]
-    assert arm.parse_cpu_list("max,sme=off,sve=off") == ["max,sme=off,sve=off"]
-    assert arm.device_name("max,sme=off") == "qemu-max-sme-off"
+    assert qemu_cpus.parse_cpu_list("cortex-a76,cortex-a72,max,sme=off") == ["cortex-a76", "cortex-a72", "max,sme=off"]
+    assert qemu_cpus.parse_cpu_list("max,sme=off,sve=off") == ["max,sme=off,sve=off"]
+    assert qemu_cpus.device_name("max,sme=off") == "qemu-max-sme-off"
     with pytest.raises(ValueError, match="no CPU model before it"):
-        arm.parse_cpu_list("sme=off")
+        qemu_cpus.parse_cpu_list("sme=off")
 
 
 def test_bare_max_is_refused_and_warned_about_with_allow_sme(caplog):
-    with pytest.raises(arm.ArmEnvironmentError, match="SME.*garbage"):
-        arm.check_cpu_allowed("max", None, allow_sme=False)
-    with caplog.at_level(logging.WARNING, logger="albert_edge.benchmark.arm"):
-        arm.check_cpu_allowed("max", None, allow_sme=True)
+    with pytest.raises(ArmEnvironmentError, match="SME.*garbage"):
+        qemu_cpus.check_cpu_allowed("max", None, allow_sme=False)
+    with caplog.at_level(logging.WARNING, logger="albert_edge.emulation.qemu_cpus"):
+        qemu_cpus.check_cpu_allowed("max", None, allow_sme=True)
     assert "SME" in caplog.text
-    arm.check_cpu_allowed("max,sme=off", None, allow_sme=False)
-    arm.check_cpu_allowed("cortex-a76", {"hwcap": 0x119FFB, "hwcap2": 0, "midr": 0x414FD0B1}, allow_sme=False)
+    qemu_cpus.check_cpu_allowed("max,sme=off", None, allow_sme=False)
+    qemu_cpus.check_cpu_allowed("cortex-a76", {"hwcap": 0x119FFB, "hwcap2": 0, "midr": 0x414FD0B1}, allow_sme=False)
     # any CPU whose hwcaps say SME (HWCAP2 bit 23) is refused, whatever its name
-    with pytest.raises(arm.ArmEnvironmentError, match="SME"):
-        arm.check_cpu_allowed("neoverse-x", {"hwcap": 0x3, "hwcap2": 1 << 23, "midr": 0}, allow_sme=False)
+    with pytest.raises(ArmEnvironmentError, match="SME"):
+        qemu_cpus.check_cpu_allowed("neoverse-x", {"hwcap": 0x3, "hwcap2": 1 << 23, "midr": 0}, allow_sme=False)
 
 
 @pytest.mark.slow
@@ -76,7 +77,7 @@ def test_missing_qemu_is_exit_2_naming_the_package(tmp_path):
 
 def test_cpuinfo_matches_the_probed_cpu():
     a76 = {"hwcap": 0x119FFB, "hwcap2": 0, "midr": 0x414FD0B1}  # what qemu 7.2 -cpu cortex-a76 reports
-    text = arm.cpuinfo_text(a76, processors=2)
+    text = qemu_cpus.cpuinfo_text(a76, processors=2)
     assert text.count("processor\t:") == 2
     assert "CPU implementer\t: 0x41" in text and "CPU part\t: 0xd0b" in text and "CPU variant\t: 0x4" in text
     features = text.split("Features\t: ")[1].splitlines()[0].split()
@@ -86,28 +87,40 @@ def test_cpuinfo_matches_the_probed_cpu():
 # ------------------------------------------------------------------------------------ numerics rule
 def test_float_variants_are_held_to_1e_4():
     host = np.array([[0.5, -0.5], [1.0, 2.0]])
-    assert arm.check_numerics(host, host + 9e-5, "fp32").ok
-    bad = arm.check_numerics(host, host + 2e-4, "fp32")
+    assert numerics.check_numerics(host, host + 9e-5, "fp32").ok
+    bad = numerics.check_numerics(host, host + 2e-4, "fp32")
     assert not bad.ok and "max |Δ|" in bad.failures[0]
-    assert arm.check_numerics(host, host + 9e-5, "fp16").tolerance == pytest.approx(1e-4)
+    assert numerics.check_numerics(host, host + 9e-5, "fp16").tolerance == pytest.approx(1e-4)
 
 
 def test_quantized_output_within_two_steps():
     step = 0.034
     host = np.array([[2.0, -2.0], [-1.0, 1.5]])
-    assert arm.check_numerics(host, host + 2 * step - 1e-6, "int8", output_step=step).ok
-    result = arm.check_numerics(host, host + 3 * step, "int8", output_step=step)
+    assert numerics.check_numerics(host, host + 2 * step - 1e-6, "int8", output_step=step).ok
+    result = numerics.check_numerics(host, host + 3 * step, "int8", output_step=step)
     assert not result.ok and result.tolerance == pytest.approx(2 * step)
+
+
+def test_the_quantized_bound_grows_with_the_length_it_sums_over():
+    """k(L) = 2 + ⌈L/16⌉: 4 steps at L32, 6 at L64, 10 at L128 (emulation/numerics.py says why)."""
+    assert [numerics.quant_steps(L) for L in (None, 16, 32, 64, 128)] == [2, 3, 4, 6, 10]
+    step = 0.028
+    ref = np.array([[2.0, -2.0], [-1.0, 1.5]])
+    assert numerics.check_numerics(ref, ref + 4 * step, "int8", output_step=step, seq_len=32).ok
+    at_32 = numerics.check_numerics(ref, ref + 5 * step, "int8", output_step=step, seq_len=32)
+    assert not at_32.ok and at_32.max_steps == pytest.approx(5)
+    assert numerics.check_numerics(ref, ref + 5 * step, "int8", output_step=step, seq_len=128).ok
+    assert not numerics.check_numerics(ref, ref + 11 * step, "int8", output_step=step, seq_len=128).ok
 
 
 def test_exact_ties_are_never_disagreements_and_real_flips_fail():
     host = np.array([[1.0, 1.0], [3.0, -3.0]])
     arm_out = np.array([[1.0, 0.99], [3.0, -3.0]])        # host tie: either class agrees
-    assert arm.check_numerics(host, arm_out, "dynamic_int8").argmax_agreement == 1.0
+    assert numerics.check_numerics(host, arm_out, "dynamic_int8").argmax_agreement == 1.0
     arm_tie = np.array([[1.0, 1.0], [0.5, 0.5]])           # ARM tie on row 1 intersects host's top class
-    assert arm.check_numerics(host, arm_tie, "dynamic_int8").disagreements == 0
+    assert numerics.check_numerics(host, arm_tie, "dynamic_int8").disagreements == 0
     flipped = np.array([[1.0, 1.0], [-3.0, 3.0]])
-    result = arm.check_numerics(host, flipped, "dynamic_int8")
+    result = numerics.check_numerics(host, flipped, "dynamic_int8")
     assert result.disagreements == 1 and not result.ok and "argmax" in result.failures[0]
 
 
@@ -115,24 +128,24 @@ def test_a_flip_inside_the_bound_is_a_near_tie_not_a_failure():
     step = 0.034
     host = np.array([[0.50, 0.52], [4.0, -4.0]])           # margin 0.02 < 2 × (2 steps)
     arm_out = np.array([[0.53, 0.51], [4.0, -4.0]])
-    result = arm.check_numerics(host, arm_out, "int8", output_step=step)
+    result = numerics.check_numerics(host, arm_out, "int8", output_step=step)
     assert result.ok and result.near_tie_flips == 1 and result.argmax_agreement == 0.5
 
 
 def test_nan_outputs_fail():
     host = np.zeros((2, 2))
-    assert not arm.check_numerics(host, np.full((2, 2), np.nan), "dynamic_int8").ok
+    assert not numerics.check_numerics(host, np.full((2, 2), np.nan), "dynamic_int8").ok
 
 
 # ------------------------------------------------------------------------------------ counts and compare
 def test_plugin_counts_file_is_parsed_per_tag(tmp_path):
     path = tmp_path / "counts.txt"
     path.write_text("# insn_count 1 tag total dot mmla vcpus\n0 100 7 0 1\n1000000 120 9 0 1\n")
-    names, rows = arm.parse_counts(path)
+    names, rows = qemu_run.parse_counts(path)
     assert names == ["total", "dot", "mmla", "vcpus"]
     assert rows[1_000_000] == {"total": 120, "dot": 9, "mmla": 0, "vcpus": 1}
-    with pytest.raises(arm.ArmRunError):
-        arm.parse_counts(tmp_path / "missing.txt")
+    with pytest.raises(ArmRunError):
+        qemu_run.parse_counts(tmp_path / "missing.txt")
 
 
 def _count_row(instructions: int, variant: str = "int8") -> dict:
@@ -163,7 +176,7 @@ def _emulation_or_skip() -> None:
 @pytest.fixture(scope="module")
 def arm_env():
     _emulation_or_skip()
-    return arm.prepare(["cortex-a76"])
+    return qemu_env.prepare(["cortex-a76"])
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +199,9 @@ def test_small_check_passes_the_numerics_rule_with_counts(small_check):
         assert row["device"] == "qemu-cortex-a76" and row["signature"] == "L32" and row["numerics_ok"]
         assert row["instructions_min"] <= row["instructions"] <= row["instructions_max"]
         assert row["instructions"] > 10_000
-    assert rows["int8"]["output_step"] and rows["int8"]["tolerance"] == pytest.approx(2 * rows["int8"]["output_step"])
+    # k(L) = 2 + ⌈L/16⌉ output steps: 4 at L32, against LiteRT's reference kernels
+    assert rows["int8"]["output_step"] and rows["int8"]["tolerance"] == pytest.approx(4 * rows["int8"]["output_step"])
+    assert all("reference kernels" in row["reference"] for row in rows.values())
     assert rows["fp32"]["tolerance"] == pytest.approx(1e-4) and rows["dynamic_int8"]["tolerance"] is None
     # the phone's kernels: SDOT for int8 on a dotprod core, FMLA for fp32
     assert rows["int8"]["instruction_classes"]["dot"] > 0
@@ -206,8 +221,8 @@ def test_two_runs_count_identical_instructions(arm_env, small_check):
     _, artifacts = small_check
     runs = []
     for _ in range(2):
-        plan = arm.plan_model(artifacts["int8"], [32], arm.load_pairs_file(None, 5))
-        runs.append(arm.run_guest(arm_env, "cortex-a76", plan, timeout_s=900).counts["L32"])
+        plan = qemu_run.plan_model(artifacts["int8"], [32], qemu_run.load_pairs_file(None, 5))
+        runs.append(qemu_run.run_guest(arm_env, "cortex-a76", plan, timeout_s=900).counts["L32"])
     assert runs[0] == runs[1]
     assert len({c["dot"] for c in runs[0]}) == 1   # the matmul work does not depend on the tokens
 
@@ -233,8 +248,8 @@ def test_exactly_two_steps_in_float32_passes():
     step = np.float32(0.03373953)
     host = (np.array([[10, -12]], np.float32) * step).astype(np.float32)
     arm_out = (np.array([[12, -14]], np.float32) * step).astype(np.float32)
-    assert arm.check_numerics(host, arm_out, "int8", output_step=float(step)).ok
-    assert not arm.check_numerics(host, arm_out + step, "int8", output_step=float(step)).ok
+    assert numerics.check_numerics(host, arm_out, "int8", output_step=float(step)).ok
+    assert not numerics.check_numerics(host, arm_out + step, "int8", output_step=float(step)).ok
 
 
 @pytest.mark.slow

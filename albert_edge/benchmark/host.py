@@ -38,7 +38,8 @@ from albert_edge.fileio import check_outputs_apart
 from albert_edge.benchmark.parse import CORE_KEYS
 from albert_edge.data.tasks import DataError, read_texts
 from albert_edge.runtime import ModelError, load_interpreter, runtime_name
-from albert_edge.tokenization import FullTokenizer
+# One definition of the inputs for host, emulated and reference runs (re-exported for callers of host).
+from albert_edge.emulation.feeds import get_encoder, input_role, make_feeds  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -69,51 +70,6 @@ def load_pairs(path: str | os.PathLike = resources.LCQMC_CALIBRATION,
     except DataError as exc:
         raise HostBenchmarkError(str(exc)) from None
     return [(ex.text_a, ex.text_b) for ex in examples[:limit]]
-
-
-def get_encoder() -> tuple[Callable[[str, str, int], tuple[list[int], list[int], list[int]]], str]:
-    """``FullTokenizer().encode`` as (ids, mask, segments) lists, and its name for the result row."""
-    tok = FullTokenizer()
-
-    def encode(a: str, b: str, max_seq_len: int) -> tuple[list[int], list[int], list[int]]:
-        enc = tok.encode(a, b, max_seq_len=max_seq_len)
-        return list(enc.input_ids), list(enc.input_mask), list(enc.segment_ids)
-
-    return encode, "FullTokenizer"
-
-
-def input_role(name: str) -> str:
-    """Map a model input name to ids / mask / segment / positions (names vary by exporter)."""
-    low = name.lower()
-    if "mask" in low:
-        return "mask"
-    if "segment" in low or "type" in low:
-        return "segment"
-    if "position" in low:
-        return "positions"
-    return "ids"
-
-
-def make_feeds(
-    details: dict[str, dict], pairs: Sequence[tuple[str, str]], encode: Callable, seq_len: int
-) -> list[dict[str, np.ndarray]]:
-    """One feed dict per sentence pair, with each input's own dtype and shape."""
-    feeds = []
-    for a, b in pairs:
-        ids, mask, seg = encode(a, b, seq_len)
-        by_role = {"ids": ids, "mask": mask, "segment": seg}
-        feed = {}
-        for name, det in details.items():
-            shape = [int(x) for x in det["shape"]]
-            role = input_role(name)
-            if role == "positions":
-                count = int(np.prod(shape))
-                values = np.arange(count) % seq_len
-            else:
-                values = np.asarray(by_role[role])
-            feed[name] = np.asarray(values, dtype=det["dtype"]).reshape(shape)
-        feeds.append(feed)
-    return feeds
 
 
 # --------------------------------------------------------------------------- invoking

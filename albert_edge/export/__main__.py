@@ -72,6 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write one single-subgraph file per length (<name>_<variant>_L<len>.mediapipe.tflite, "
                         "probabilities as the first head) for MediaPipe Tasks' TextClassifier; single-sentence "
                         "tasks only (MediaPipe has no two-text input)")
+    p.add_argument("--npu", type=csv_of(str, "SoC names"), default=(), metavar="SOC[,SOC…]|list",
+                   help="also AOT-compile the NPU variants for these Snapdragon SoCs (e.g. sm8550,sm8650,sm8750) "
+                        "next to the CPU files, with a table of ops on the NPU; `--npu list` prints the SoCs. "
+                        "Needs the Qualcomm libraries (make npu-deps)")
+    p.add_argument("--npu-variants", type=csv_of(str, "variant names"),
+                   help="variants to compile for --npu (default int8; each must be in --variants)")
+    p.add_argument("--allow-cpu-fallback", action="store_true",
+                   help="accept NPU-compiled signatures with ops left on the CPU (reported), instead of failing")
+    p.add_argument("--qnn-sdk", metavar="DIR",
+                   help="Qualcomm QAIRT SDK folder to compile with (default: $QNN_SDK_ROOT, else onnxruntime-qnn's "
+                        "QNN libraries)")
     p.add_argument("-v", "--verbose", action="store_true", help="INFO logging and TensorFlow's own log lines")
     return p
 
@@ -82,6 +93,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     quiet_tensorflow(wants_verbose(argv))
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    if list(args.npu) == ["list"]:
+        from albert_edge.emulation import socs  # noqa: PLC0415 — TensorFlow-free
+        print(socs.list_table(), end="")
+        return EXIT_OK
+    if args.npu:
+        from albert_edge.emulation import socs  # noqa: PLC0415
+        from albert_edge.emulation.errors import NpuEnvironmentError  # noqa: PLC0415
+        try:
+            socs.parse_list(args.npu)
+        except NpuEnvironmentError as err:
+            print(f"error: --npu: {err}", file=sys.stderr)
+            return EXIT_USAGE
+    for name in args.npu_variants or ():
+        if name not in variants.names():
+            print(f"error: --npu-variants: unknown variant {name!r}; choose from {', '.join(variants.names())}",
+                  file=sys.stderr)
+            return EXIT_USAGE
     # The stages import TensorFlow: loaded once the options parsed, after the quiet-import hook.
     from albert_edge.export.convert import ConvertError  # noqa: PLC0415
     from albert_edge.export.freeze import FreezeError  # noqa: PLC0415
@@ -94,7 +122,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         threads=args.threads, latency_runs=args.latency_runs, tf1_meta=args.tf1_meta,
         frozen_graph=args.frozen_graph, tf1_outputs=args.tf1_outputs, stages=args.stages, force=args.force,
         progress=not args.no_progress, verify_arm=args.verify_arm, arm_cpus=(args.arm_cpu,),
-        mediapipe=args.mediapipe)
+        mediapipe=args.mediapipe,
+        npu=tuple(args.npu), npu_variants=tuple(args.npu_variants) if args.npu_variants else None,
+        allow_cpu_fallback=args.allow_cpu_fallback, qnn_sdk=args.qnn_sdk)
     try:
         result = export(opts)
     except (ExportError, CheckpointError, ConfigError, FreezeError, ModelError) as err:
@@ -115,7 +145,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return EXIT_USAGE
     if result.report:
-        print((result.out_dir / "report.md").read_text(encoding="utf-8"))
+        shown = "report.md" if "verify" in opts.stages else "npu_report.md"
+        print((result.out_dir / shown).read_text(encoding="utf-8"))
     print(f"wrote {result.out_dir}/ (stages: {','.join(opts.stages)})")
     if result.failures:
         for failure in result.failures:

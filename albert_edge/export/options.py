@@ -52,6 +52,10 @@ class ExportOptions:
     verify_arm: bool = False                   # also run every variant on aarch64 LiteRT kernels (qemu-user)
     arm_cpus: Tuple[str, ...] = ("cortex-a76",)
     mediapipe: bool = False                    # also one single-subgraph file per length for MediaPipe Tasks (single task)
+    npu: Tuple[str, ...] = ()                  # Snapdragon SoCs to AOT-compile for (export/npu.py); () = CPU only
+    npu_variants: Optional[Tuple[str, ...]] = None   # None: export/npu.py's DEFAULT_VARIANTS
+    allow_cpu_fallback: bool = False           # accept NPU-compiled signatures with ops left on the CPU
+    qnn_sdk: Optional[str] = None              # Qualcomm QAIRT folder instead of onnxruntime-qnn's libraries
 
     def out_dir(self) -> Path:
         return Path(self.out or f"exports/albert_{self.preset}")

@@ -28,7 +28,7 @@ from albert_edge.cli import check_writable_dir
 from albert_edge.config import ConfigError
 from albert_edge.data.tasks import DataError
 from albert_edge.export import convert as conv
-from albert_edge.export import freeze, mediapipe, metadata, verify
+from albert_edge.export import freeze, mediapipe, metadata, npu, verify
 from albert_edge.export import variants as vr
 # Defined in the TensorFlow-free options module (the CLI builds them before loading this module);
 # the same objects here.
@@ -271,6 +271,7 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
         raise ExportError(f"unknown stage(s) {unknown_stages}; choose from {', '.join(STAGES)}")
     stages = set(opts.stages)
     arm_env = _prepare_arm(opts, stages)       # before any slow stage: a missing qemu is exit 2 at once
+    npu_targets = _prepare_npu(opts)           # likewise an unknown SoC or missing Qualcomm libraries
     eval_examples = _eval_examples(task, eval_path, opts, labels) if "verify" in stages else None
     if "convert" in stages and any(vr.get(v).calibrated for v in opts.variants):   # before any slow stage
         calibration_path = _require(calibration_path, task, "--calibration", "int8 calibration")
@@ -344,6 +345,17 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
                 fingerprints.record(target.name, target_digest)
             bar.update()
 
+    npu_section = None
+    if npu_targets is not None:
+        chips, libs, npu_variants = npu_targets
+        missing = [str(artifacts[v]) for v in npu_variants if not artifacts[v].is_file()]
+        if missing:
+            raise ExportError(f"--npu: {missing} missing; run the convert stage first")
+        npu_section = npu.compile_all(chips, libs, artifacts, npu_variants,
+                                      fresh=lambda n, d: fingerprints.fresh(n, d, out), record=fingerprints.record,
+                                      force=opts.force, allow_cpu_fallback=opts.allow_cpu_fallback,
+                                      progress=bar.set_postfix_str)
+
     report, failures = {}, []
     if "verify" in stages:
         missing = [str(f) for f in artifacts.values() if not f.is_file()]
@@ -357,6 +369,16 @@ def _export_locked(opts: ExportOptions) -> ExportResult:
             bar.set_postfix_str("verify-arm")
             report["arm"] = _verify_arm(arm_env, opts, artifacts, seq_lens, eval_path)
             failures = failures + report["arm"]["failures"]
+    if npu_section is not None:
+        # Its own files too, so an NPU-only run (--stages convert --npu …) never replaces the verify report.
+        write_bytes_atomic(out / "npu_report.json", (json.dumps(npu_section, indent=2) + "\n").encode())
+        write_bytes_atomic(out / "npu_report.md", "\n".join(npu.markdown(npu_section)).encode())
+        if report:
+            report["npu"] = npu_section
+        else:
+            report = {"npu": npu_section}
+        failures = failures + npu_section["failures"]
+    if "verify" in stages:
         report["failures"] = failures
         write_report(out, report)
         bar.update()
@@ -574,6 +596,8 @@ def render_markdown(report: dict) -> str:
         lines.extend(_behaviour_markdown(report["behaviour"]))
     if report.get("arm"):
         lines.extend(_arm_markdown(report["arm"]))
+    if report.get("npu"):
+        lines.extend(npu.markdown(report["npu"]))
     if report.get("failures"):
         lines.append("## Gate failures")
         lines.extend(f"- {f}" for f in report["failures"])
@@ -608,6 +632,23 @@ def _behaviour_markdown(behaviour: Dict[str, dict]) -> List[str]:
     return lines
 
 
+# ------------------------------------------------------------------------------------- --npu
+def _prepare_npu(opts: ExportOptions):
+    """(SoCs, Qualcomm libraries, NPU variants) for --npu, None without it; ExportError says how to fix it."""
+    if not opts.npu:
+        return None
+    variants = tuple(opts.npu_variants or npu.DEFAULT_VARIANTS)
+    not_exported = [v for v in variants if v not in opts.variants]
+    if not_exported:
+        raise ExportError(f"--npu compiles {', '.join(not_exported)}, which --variants does not export: add "
+                          f"{','.join(not_exported)} to --variants")
+    try:
+        chips, libs = npu.prepare(opts.npu, opts.qnn_sdk)
+    except npu.NpuExportError as err:
+        raise ExportError(str(err)) from None
+    return chips, libs, variants
+
+
 # ------------------------------------------------------------------------------------- --verify-arm
 def _prepare_arm(opts: ExportOptions, stages: set):
     """The qemu-user environment for --verify-arm (None without it); ExportError names what is missing."""
@@ -615,37 +656,43 @@ def _prepare_arm(opts: ExportOptions, stages: set):
         return None
     if "verify" not in stages:
         raise ExportError("--verify-arm runs with the verify stage: add verify to --stages")
-    from albert_edge.benchmark import arm   # the qemu runner lives with the benchmarks; only --verify-arm needs it
+    from albert_edge.emulation import qemu_cpus, qemu_env   # only --verify-arm needs qemu
+    from albert_edge.emulation.errors import ArmEnvironmentError
     try:
-        return arm.prepare(arm.parse_cpu_list(",".join(opts.arm_cpus)))
-    except (arm.ArmEnvironmentError, ValueError) as err:
+        return qemu_env.prepare(qemu_cpus.parse_cpu_list(",".join(opts.arm_cpus)))
+    except (ArmEnvironmentError, ValueError) as err:
         raise ExportError(f"--verify-arm: {err}") from None
 
 
 def _verify_arm(env, opts: ExportOptions, artifacts: Dict[str, Path], seq_lens: Sequence[int],
                 eval_path: Path) -> dict:
-    """Every variant on the phone's aarch64 kernels at the shortest length, under arm.check_numerics.
+    """Every variant on the phone's aarch64 kernels at the shortest length, under the emulation's
+    numerics rule (against LiteRT's reference kernels: ``emulation/numerics.py``).
 
     50 evaluation pairs per quantized variant, 5 per float one (~10x slower to emulate); instruction
     counts per inference are recorded beside the numerics (benchmark/PERFORMANCE.md explains them).
     """
-    from albert_edge.benchmark import arm
+    from albert_edge.emulation import qemu_run
+    from albert_edge.emulation.errors import ArmRunError
     rows, failures = [], []
     for variant, path in artifacts.items():
         try:
-            rows.extend(arm.run_arm([path], env.probes.keys(), seq_lens=[min(seq_lens)], pairs=arm.DEFAULT_PAIRS,
-                                    float_pairs=arm.FLOAT_PAIRS, pairs_file=str(eval_path), progress=False, env=env))
-        except arm.ArmRunError as err:
+            rows.extend(qemu_run.run_arm([path], env.probes.keys(), seq_lens=[min(seq_lens)],
+                                         pairs=qemu_run.DEFAULT_PAIRS, float_pairs=qemu_run.FLOAT_PAIRS,
+                                         pairs_file=str(eval_path), progress=False, env=env,
+                                         known_variants=tuple(vr.names())))
+        except ArmRunError as err:
             failures.append(f"arm: {variant} did not run on the aarch64 kernels: {err}")
-    failures.extend(arm.gate_failures(rows))
+    failures.extend(qemu_run.gate_failures(rows))
     return {"cpus": list(env.probes), "qemu": env.qemu_version, "litert": env.litert_version,
             "rows": rows, "failures": failures}
 
 
 def _arm_markdown(section: dict) -> List[str]:
-    from albert_edge.benchmark import arm
+    from albert_edge.emulation import numerics, qemu_run
     return ["## On aarch64 kernels (qemu-user, --verify-arm)", "",
-            f"qemu {section['qemu']}, ai-edge-litert {section['litert']}; numerics vs this host's LiteRT: "
-            f"fp32/fp16 ≤ {arm.FLOAT_TOLERANCE:g}, int8 ≤ {arm.QUANT_STEPS} output steps, argmax agreement "
+            f"qemu {section['qemu']}, ai-edge-litert {section['litert']}; numerics vs {numerics.REFERENCE}: "
+            f"fp32/fp16 ≤ {numerics.FLOAT_TOLERANCE:g}, int8 ≤ k(L) = {numerics.OUTPUT_STEPS} + ⌈L/"
+            f"{numerics.POSITIONS_PER_STEP}⌉ output steps, argmax agreement "
             "(ties and near ties excepted). Instruction counts are per inference, deterministic.", "",
-            arm.markdown_table(section["rows"]).rstrip("\n"), ""]
+            qemu_run.markdown_table(section["rows"]).rstrip("\n"), ""]
