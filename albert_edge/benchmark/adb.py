@@ -47,6 +47,7 @@ from albert_edge.benchmark.results_io import append_jsonl, atomic_write_json, at
 from albert_edge.benchmark.parse import (CORE_KEYS, BenchmarkParseError, accelerator_evidence, first_error,
                                         npu_verdict, parse_text)
 from albert_edge.benchmark.report import write_reports
+from albert_edge.emulation import socs
 from albert_edge.cli import check_writable_dir, checked, nonnegative_float, nonnegative_int, positive_int
 
 log = logging.getLogger(__name__)
@@ -67,13 +68,15 @@ DELEGATE_FLAGS = {
 NO_THREAD_DELEGATES = ("npu",)
 # Snapdragon SoCs LiteRT's Qualcomm AOT compiler targets: marketing name and Hexagon (HTP) version,
 # which names the device-side QNN libraries (libQnnHtpV<N>Stub.so / Skel.so).
-SNAPDRAGON_HTP = {
-    "SM8450": ("Snapdragon 8 Gen 1", 69),
-    "SM8550": ("Snapdragon 8 Gen 2", 73),
-    "SM8650": ("Snapdragon 8 Gen 3", 75),
-    "SM8750": ("Snapdragon 8 Elite", 79),
-    "SM8850": ("Snapdragon 8 Elite Gen 5", 81),
-}
+def hexagon_version(soc: str) -> int | None:
+    """The Hexagon (HTP) version of a Snapdragon SoC from the kit's chip registry (75 for SM8650),
+    None for a SoC it does not know: its libQnnHtpV<N> libraries are what the phone needs."""
+    try:
+        return int(socs.get(soc).htp_arch)
+    except socs.UnknownSocError:
+        return None
+
+
 QNN_DISPATCH_LIB = "libLiteRtDispatch_Qualcomm.so"
 # Strings every LiteRT benchmark_model binary carries (its flag names); TFLite's tool has neither.
 LITERT_TOOL_MARKERS = (b"dispatch_library_path", b"require_full_delegation")
@@ -395,9 +398,9 @@ def _litert_stamp(model: str | os.PathLike) -> tuple[str, str] | None:
 
 def required_qnn_libs(soc: str) -> list[str]:
     """Device-side libraries of an AOT (context-binary) NPU run on ``soc``."""
-    if soc not in SNAPDRAGON_HTP:
-        raise ValueError(f"{soc}: no known Hexagon version; known SoCs: {', '.join(SNAPDRAGON_HTP)}")
-    arch = SNAPDRAGON_HTP[soc][1]
+    arch = hexagon_version(soc)
+    if arch is None:
+        raise ValueError(f"{soc}: no known Hexagon version; known SoCs: {', '.join(socs.names())}")
     return [QNN_DISPATCH_LIB, "libQnnHtp.so", "libQnnSystem.so", f"libQnnHtpV{arch}Stub.so",
             f"libQnnHtpV{arch}Skel.so"]
 
@@ -417,7 +420,7 @@ def find_qnn_libs(folder: str | os.PathLike, socs: Sequence[str], extra_dirs: Se
     missing: list[str] = []
     searched: set[str] = set()
     for soc in socs:
-        arch = SNAPDRAGON_HTP[soc][1]
+        arch = hexagon_version(soc)
         dirs = [root, root / "lib" / "aarch64-android", root / "lib" / f"hexagon-v{arch}" / "unsigned",
                 *map(Path, extra_dirs)]
         searched.update(str(d) for d in dirs if d.is_dir())
@@ -838,9 +841,9 @@ def _prepare_npu(cfg: AdbConfig) -> None:
         if soc is None:
             raise ValueError(f"{model}: not compiled for an NPU (no LiteRtStamp metadata, no .sm<NNNN>. in its name): "
                              "compile it with `python -m albert_edge.export … --npu <soc>`")
-        if soc not in SNAPDRAGON_HTP:
+        if hexagon_version(soc) is None:
             raise ValueError(f"{model}: compiled for {soc}, which this harness has no Hexagon version for; "
-                             f"known: {', '.join(SNAPDRAGON_HTP)}")
+                             f"known: {', '.join(socs.names())}")
         socs[model] = soc
     cfg.model_socs = socs
     beside = [Path(cfg.benchmark_binary).parent]
