@@ -2,7 +2,7 @@
 
     >>> from albert_edge.similarity import Similarity
     >>> Similarity().predict_sentences([("花呗怎么还款", "花呗如何还钱")])  # bundled model: see below
-    [0.871556]
+    [0.978781]
 
 CLI: `python -m albert_edge.similarity --model PATH "句子一" "句子二"` prints the probability that
 the two mean the same; `--pairs FILE` scores a TSV (`a<TAB>b[<TAB>label]`, read by
