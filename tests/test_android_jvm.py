@@ -21,6 +21,8 @@ from typing import List, Sequence, Tuple
 import numpy as np
 import pytest
 
+from conftest import missing_tool  # noqa: E402  (tests/ is on sys.path under pytest)
+
 REPO = Path(__file__).resolve().parent.parent
 JVM_CLI = REPO / "android_demo" / "app" / "similarity-jvm"
 AIPACK = REPO / "android_demo" / "make_aipack.sh"
@@ -29,11 +31,12 @@ JNA = Path(os.environ.get("JNA_JAR", "/usr/share/java/jna.jar"))
 
 TOLERANCE = 1e-5  # |dp|, fp32 and int8 alike: the same runtime kernels run on both sides
 
-pytestmark = [
-    pytest.mark.skipif(shutil.which("javac") is None or shutil.which("java") is None,
-                       reason="no JDK (javac/java) on PATH: apt-get install -y default-jdk-headless"),
-    pytest.mark.skipif(not JNA.is_file(), reason=f"no JNA at {JNA}: apt-get install -y libjna-java"),
-]
+@pytest.fixture(autouse=True)
+def _jdk_and_jna():
+    if shutil.which("javac") is None or shutil.which("java") is None:
+        missing_tool("no JDK (javac/java) on PATH: apt-get install -y default-jdk-headless (make java-deps)")
+    if not JNA.is_file():
+        missing_tool(f"no JNA at {JNA}: apt-get install -y libjna-java (make java-deps)")
 
 
 def _litert_library() -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import missing_tool  # noqa: E402  (tests/ is on sys.path under pytest)
+
 sys.path.insert(0, str(Path(__file__).parent / "fake_adb"))
 from tiny_model import build_tiny_tflite  # noqa: E402
 
@@ -415,14 +417,14 @@ def _aot_compile_or_skip(source: Path, soc: str, out_dir: Path) -> Path:
     import importlib.util
 
     if importlib.util.find_spec("onnxruntime_qnn") is None or shutil.which("cc") is None:
-        pytest.skip("needs the npu extra (onnxruntime-qnn: QNN's x86 libraries) and a C compiler")
+        missing_tool("needs the npu extra (onnxruntime-qnn: QNN's x86 libraries) and a C compiler")
     import ai_edge_litert
     import onnxruntime_qnn
 
     plugin = next(Path(ai_edge_litert.__file__).parent.glob("vendors/qualcomm/compiler/libLiteRtCompilerPlugin_*.so"),
                   None)
     if plugin is None:
-        pytest.skip("ai-edge-litert without the Qualcomm compiler plugin")
+        missing_tool("ai-edge-litert without the Qualcomm compiler plugin")
     stub = out_dir / "libQnnLpai.so"  # linked by the plugin, absent from onnxruntime-qnn, no symbol used
     (out_dir / "empty.c").write_text("")
     subprocess.run(["cc", "-shared", "-o", str(stub), str(out_dir / "empty.c")], check=True)

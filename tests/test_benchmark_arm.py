@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import missing_tool  # noqa: E402  (tests/ is on sys.path under pytest)
+
 from albert_edge import resources
 from albert_edge.emulation import numerics, qemu_cpus, qemu_env, qemu_run
 from albert_edge.emulation.errors import ArmEnvironmentError, ArmRunError
@@ -168,9 +170,7 @@ def test_compare_gates_instruction_counts_exactly(tmp_path):
 def _emulation_or_skip() -> None:
     if shutil.which("qemu-aarch64") and (shutil.which("cc") or shutil.which("gcc")):
         return
-    if os.environ.get("CI"):
-        pytest.fail("CI must run the ARM check: qemu-aarch64 or cc missing (make arm-deps installs them)")
-    pytest.skip("qemu-aarch64 or a C compiler missing (apt-get install qemu-user gcc libc6-dev)")
+    missing_tool("qemu-aarch64 or a C compiler missing (make arm-deps; apt-get install qemu-user gcc libc6-dev)")
 
 
 @pytest.fixture(scope="module")

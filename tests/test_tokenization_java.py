@@ -15,15 +15,17 @@ import sys
 
 import pytest
 
+from conftest import missing_tool  # noqa: E402  (tests/ is on sys.path under pytest)
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JAVA_CLI = os.path.join(REPO, "android_demo", "core", "tokenize")
 VOCAB = os.path.join(REPO, "albert_edge", "resources", "vocab.txt")
 DATA = os.path.join(REPO, "tests", "data")
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("javac") is None or shutil.which("java") is None,
-    reason="no JDK (javac/java) on PATH: apt-get install -y default-jdk-headless",
-)
+@pytest.fixture(autouse=True)
+def _jdk():
+    if shutil.which("javac") is None or shutil.which("java") is None:
+        missing_tool("no JDK (javac/java) on PATH: apt-get install -y default-jdk-headless (make java-deps)")
 
 
 def _crafted_lines() -> list[bytes]:
