@@ -82,13 +82,18 @@ echo "app sources compile"
 
 # The app's JVM tests (API shape, fallback order, missing native runtime): against the JVM
 # implementation, without android.jar at run time (the classes they touch use no android.*).
+# Every *Test.java compiled here runs: the class names come from the files, so a new test class
+# cannot be left out of a hand-kept list.
+test_classes() {  # fully qualified class names of the *Test.java files under $1
+  (cd "$1" && find . -name '*Test.java' | sort | sed 's|^\./||; s|\.java$||; s|/|.|g')
+}
+mapfile -t core_tests_run < <(test_classes "$here/core/src/test/java")
 app_tests=()
 if [[ -z "${LITERT_CLASSPATH:-}" ]]; then
   mapfile -t test_sources < <(find "$here/app/src/test/jvm-checks" -name '*.java')
   javac -encoding UTF-8 --release 11 -cp "$build/app:$build/litert-jvm:$build/main:$cp" \
     -d "$build/app-test" "${test_sources[@]}"
-  app_tests=(org.albertedge.demo.LiteRtApiTest org.albertedge.demo.AcceleratorPlanTest
-    org.albertedge.demo.MissingNativeRuntimeTest)
+  mapfile -t app_tests < <(test_classes "$here/app/src/test/jvm-checks")
 fi
 
 cd "$repo"
@@ -97,4 +102,4 @@ cd "$repo"
 java -Dalbertedge.repo="$repo" -Dalbertedge.litert.jvm="$build/litert-jvm" -Dfile.encoding=UTF-8 \
   -Dalbertedge.litert.library="$build/no-such-dir/libLiteRt.so" \
   -cp "$build/main:$build/test:$build/app:$build/litert-jvm:$build/app-test:$cp:$jna" \
-  org.albertedge.core.RunTests "${app_tests[@]}"
+  org.albertedge.core.RunTests "${core_tests_run[@]}" "${app_tests[@]}"
